@@ -1,0 +1,1 @@
+"""The HTTP surface: FastAPI routes over the knowledge base (and, later, conversations)."""

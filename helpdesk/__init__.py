@@ -1,0 +1,1 @@
+"""The application shell: settings, the `helpdesk` command and the service supervisor."""

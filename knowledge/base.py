@@ -1,0 +1,65 @@
+"""``KnowledgeBase``: the one object the rest of the system uses."""
+
+import threading
+from pathlib import Path
+
+from helpdesk.settings import Settings
+from knowledge.embeddings import Encoder, load_encoder
+from knowledge.evaluation import Evaluation
+from knowledge.importer import ImportReport, import_paths
+from knowledge.search import Searcher, SearchResult
+from knowledge.store import KnowledgeStore
+
+DEMO = Path(__file__).parent / "demo"
+
+
+class KnowledgeBase:
+    def __init__(self, store: KnowledgeStore, encoder: Encoder, settings: Settings):
+        self.store = store
+        self.encoder = encoder
+        self.settings = settings
+        self._lock = threading.Lock()  # one search model rebuild at a time
+        self._searcher: Searcher | None = None
+
+    @classmethod
+    def open(cls, path: Path, settings: Settings) -> "KnowledgeBase":
+        return cls(KnowledgeStore(path), load_encoder(settings.embedding_model), settings)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def count(self) -> int:
+        return self.store.count_articles()
+
+    def import_paths(self, paths: list[Path], progress: bool = True) -> ImportReport:
+        return import_paths(self.store, self.encoder, paths, progress=progress)
+
+    def import_demo_if_empty(self) -> ImportReport | None:
+        return self.import_paths([DEMO]) if self.count() == 0 else None
+
+    def article(self, article_id: str) -> dict | None:
+        return self.store.get_article(article_id)
+
+    def search(self, text: str) -> SearchResult:
+        return self._current_searcher().search(text)
+
+    def search_many(self, texts: list[str]) -> list[SearchResult]:
+        """One result per text, in order; an invalid text gets a fallback result with its error."""
+        return self._current_searcher().search_many(texts)
+
+    def evaluate(self, cases: list[tuple[str, str | None]]) -> dict[str, dict]:
+        results = self.search_many([text for text, _ in cases])
+        group_of = self.store.groups_by_article()
+        evaluation = Evaluation()
+        for result, (_, expected) in zip(results, cases, strict=True):
+            evaluation.add(result, expected, group_of)
+        return evaluation.figures()
+
+    def _current_searcher(self) -> Searcher:
+        """Rebuilt when an import (from any process) has changed the revision."""
+        with self._lock:
+            revision = self.store.revision
+            if self._searcher is None or self._searcher.revision != revision:
+                self._searcher = Searcher.load(self.store, self.encoder, self.settings)
+            return self._searcher

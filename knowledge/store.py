@@ -1,0 +1,229 @@
+"""The knowledge base on disk: one SQLite file, through sqlite-utils.
+
+Tables: ``articles``; ``phrasings`` (every way of asking each article's question, with an FTS5
+index); ``embeddings`` (float32 blobs keyed by the hash of the text they embed, so an unchanged
+phrasing is never embedded twice); ``meta`` (the embedding model, the revision, the trained
+search model). ``revision`` increases on every import so running servers know to reload.
+"""
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from knowledge.articles import Article
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PhrasingRows:
+    """Every published phrasing with what search needs in memory, aligned row by row."""
+
+    article_ids: list[str]
+    groups: list[str]
+    langs: list[str]
+    texts: list[str]
+    vectors: np.ndarray
+
+
+class KnowledgeStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # One connection shared by the server's threads; ``lock`` serialises its use.
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.lock = threading.RLock()
+        self.db.enable_wal()
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        db = self.db
+        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        db["articles"].create(
+            {
+                "id": str,
+                "lang": str,
+                "group_id": str,
+                "question": str,
+                "answer": str,
+                "sms_answer": str,
+                "tags": str,
+                "updated_at": str,
+                "published": int,
+                "content_hash": str,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db["phrasings"].create(
+            {"id": int, "article_id": str, "text": str, "text_hash": str},
+            pk="id",
+            foreign_keys=[("article_id", "articles", "id")],
+            if_not_exists=True,
+        )
+        db["phrasings"].create_index(["article_id"], if_not_exists=True)
+        db["embeddings"].create(
+            {"text_hash": str, "vector": bytes}, pk="text_hash", if_not_exists=True
+        )
+        if not db["phrasings_fts"].exists():
+            db["phrasings"].enable_fts(
+                ["text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+            )
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | bytes | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | bytes) -> None:
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    @property
+    def revision(self) -> int:
+        with self.lock:
+            return int(self.get_meta("revision") or 0)  # type: ignore[arg-type]
+
+    # -- articles --------------------------------------------------------------------------
+    def content_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("select id, content_hash from articles").fetchall())
+
+    def count_articles(self) -> int:
+        return self.db["articles"].count
+
+    def get_article(self, article_id: str) -> dict | None:
+        rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
+        if not rows:
+            return None
+        row = rows[0]
+        phrasings = [
+            r["text"]
+            for r in self.db["phrasings"].rows_where("article_id = ?", [article_id], order_by="id")
+        ]
+        return {
+            "id": row["id"],
+            "lang": row["lang"],
+            "group": row["group_id"],
+            "question": row["question"],
+            "answer": row["answer"],
+            "sms_answer": row["sms_answer"],
+            "phrasings": [p for p in phrasings if p != row["question"]],
+            "tags": json.loads(row["tags"]),
+            "updated_at": row["updated_at"],
+            "published": bool(row["published"]),
+        }
+
+    def articles_by_id(self) -> dict[str, dict]:
+        """Published articles' fields that search results show."""
+        rows = self.db.execute(
+            "select id, lang, group_id, question, tags from articles where published = 1"
+        ).fetchall()
+        return {
+            r[0]: {
+                "id": r[0],
+                "lang": r[1],
+                "group": r[2],
+                "question": r[3],
+                "tags": json.loads(r[4]),
+            }
+            for r in rows
+        }
+
+    def groups_by_article(self) -> dict[str, str]:
+        return dict(self.db.execute("select id, group_id from articles").fetchall())
+
+    # -- embeddings ------------------------------------------------------------------------
+    def missing_embeddings(self, hashes: Iterable[str]) -> set[str]:
+        wanted = set(hashes)
+        known = {r[0] for r in self.db.execute("select text_hash from embeddings")}
+        return wanted - known
+
+    def phrasing_rows(self, dimension: int) -> PhrasingRows:
+        rows = self.db.execute(
+            """select p.article_id, a.group_id, a.lang, p.text, e.vector from phrasings p
+               join articles a on a.id = p.article_id
+               join embeddings e on e.text_hash = p.text_hash
+               where a.published = 1 order by p.id"""
+        ).fetchall()
+        vectors = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
+        return PhrasingRows(
+            article_ids=[r[0] for r in rows],
+            groups=[r[1] for r in rows],
+            langs=[r[2] for r in rows],
+            texts=[r[3] for r in rows],
+            vectors=vectors.reshape(len(rows), dimension),
+        )
+
+    def fts_matches(self, match_query: str, limit: int) -> list[tuple[str, float]]:
+        """(article id, bm25 rank) for the best full-text matches; lower rank is better."""
+        with self.lock:
+            return self._fts(match_query, limit)
+
+    def _fts(self, match_query: str, limit: int) -> list[tuple[str, float]]:
+        return self.db.execute(
+            """select p.article_id, min(m.rank) as best from (
+                   select rowid, bm25(phrasings_fts) as rank from phrasings_fts
+                   where phrasings_fts match ? order by rank limit ?
+               ) m join phrasings p on p.id = m.rowid
+               group by p.article_id order by best limit ?""",
+            [match_query, limit * 5, limit],
+        ).fetchall()
+
+    # -- writing ---------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager:
+        """All writes inside happen together or not at all."""
+        return self.db.atomic()
+
+    def search_model(self) -> bytes | None:
+        return self.get_meta("search_model")  # type: ignore[return-value]  # stored as a blob
+
+    def set_search_model(self, blob: bytes) -> None:
+        self.set_meta("search_model", blob)
+
+    def write_import(
+        self, changed: list[Article], new_embeddings: dict[str, np.ndarray], model_name: str
+    ) -> None:
+        with self.db.atomic():
+            if self.get_meta("embedding_model") not in (None, model_name):
+                self.db.execute("delete from embeddings")
+            self.set_meta("embedding_model", model_name)
+            self.db["embeddings"].upsert_all(
+                (
+                    {"text_hash": h, "vector": v.astype(np.float32).tobytes()}
+                    for h, v in new_embeddings.items()
+                ),
+                pk="text_hash",
+            )
+            for article in changed:
+                self._write_article(article)
+            self.set_meta("revision", str(self.revision + 1))
+
+    def _write_article(self, article: Article) -> None:
+        self.db["articles"].upsert(
+            {
+                "id": article.id,
+                "lang": article.lang,
+                "group_id": article.group,
+                "question": article.question,
+                "answer": article.answer,
+                "sms_answer": article.sms_answer,
+                "tags": json.dumps(article.tags, ensure_ascii=False),
+                "updated_at": article.updated_at.isoformat(),
+                "published": int(article.published),
+                "content_hash": article.content_hash(),
+            },
+            pk="id",
+        )
+        self.db.execute("delete from phrasings where article_id = ?", [article.id])
+        self.db["phrasings"].insert_all(
+            {"article_id": article.id, "text": t, "text_hash": text_hash(t)} for t in article.texts
+        )
