@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (quality, speed, memory); see docs/benchmarks.md."""

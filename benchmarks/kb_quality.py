@@ -1,0 +1,128 @@
+"""Answer quality of knowledge-base search on public data (figures in docs/benchmarks.md).
+
+    python -m benchmarks.kb_quality [--split test|valid] [--suite NAME ...]
+
+Each suite imports a knowledge base through the normal import path into a fresh database and
+runs labelled queries through ``KnowledgeBase.evaluate`` (the code behind ``helpdesk kb eval``).
+``--split valid`` uses only validation data: tune there, report ``test``.
+"""
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks import datasets as ds
+from helpdesk.settings import Settings
+from knowledge import KnowledgeBase
+
+
+def banking77(split: str):
+    """BANKING77 base (77 intents); English test questions, their Russian translations, OOS."""
+    if split == "valid":
+        return None  # BANKING77 has no validation split of its own; banking77_oos covers it
+    cases = [*ds.banking77("test"), *ds.ru_banking77(), *ds.clinc150_oos("test")]
+    cases += ds.ru_clinc150_oos()
+    return {"base": ds.banking77_base()}, cases
+
+
+def banking77_oos(split: str):
+    """BANKING77-OOS: 50 intents; in-scope, near-miss banking and unrelated questions."""
+    return {"base": ds.banking77_oos_base()}, ds.banking77_oos(split)
+
+
+def massive_ru(split: str):
+    """Russian MASSIVE questions against English MASSIVE articles (60 intents): validation data
+    for cross-lingual search that shares nothing with the test sets."""
+    if split != "valid":
+        return None
+    base, cases = ds.massive_ru_split()
+    return {"base": base}, [*cases, *ds.clinc150_oos("val")]
+
+
+def yandex_ru_to_en(split: str):
+    """A real help-centre FAQ: Russian questions against the English articles."""
+    if split != "test":
+        return None
+    ru, en = ds.yandex_faq()
+    english_ids = {r["id"] for r in en}
+    base = {r["id"]: [r["question"]] for r in en}
+    return {"base": base}, [(r["question"], r["id"]) for r in ru if r["id"] in english_ids]
+
+
+def yandex_en_to_ru(split: str):
+    """The same FAQ the other way: English questions against the Russian articles."""
+    if split != "test":
+        return None
+    ru, en = ds.yandex_faq()
+    russian_ids = {r["id"] for r in ru}
+    base = {r["id"]: [r["question"]] for r in ru}
+    return {"base": base, "lang": "ru"}, [(r["question"], r["id"]) for r in en if r["id"] in russian_ids]
+
+
+def demo(split: str):
+    """The demo base with held-out customer messages written without seeing its phrasings."""
+    if split != "test":
+        return None
+    path = Path(__file__).parent / "data" / "demo_eval.jsonl"
+    cases = [(r["text"], r["expected"]) for r in map(json.loads, path.open(encoding="utf-8"))]
+    return {"paths": [Path(__file__).parents[1] / "knowledge" / "demo"]}, cases
+
+
+SUITES: dict[str, Callable] = {
+    "banking77": banking77,
+    "banking77_oos": banking77_oos,
+    "massive_ru": massive_ru,
+    "yandex_ru_to_en": yandex_ru_to_en,
+    "yandex_en_to_ru": yandex_en_to_ru,
+    "demo": demo,
+}
+
+
+def run_suite(name: str, split: str, settings: Settings) -> dict | None:
+    built = SUITES[name](split)
+    if built is None:
+        return None
+    source, cases = built
+    with tempfile.TemporaryDirectory() as folder:
+        if "paths" in source:
+            paths = source["paths"]
+        else:
+            paths = [ds.write_base(Path(folder) / "base.jsonl", source["base"], source.get("lang", "en"))]
+        kb = KnowledgeBase.open(Path(folder) / "kb.db", settings)
+        kb.import_paths(paths, progress=False)
+        started = time.perf_counter()
+        figures = kb.evaluate(cases)
+        figures["seconds_per_query"] = (time.perf_counter() - started) / len(cases)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["test", "valid"], default="test")
+    parser.add_argument("--suite", nargs="*", choices=sorted(SUITES), default=sorted(SUITES))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    settings = Settings()
+    columns = ["queries", "top1", "top3", "answered", "confidently_wrong", "oos_rejected"]
+    report = {}
+    for name in args.suite:
+        figures = run_suite(name, args.split, settings)
+        if figures is None:
+            continue
+        report[name] = figures
+        if args.json:
+            continue
+        print(f"\n{name} ({args.split}), {figures.pop('seconds_per_query') * 1000:.1f} ms/query")
+        print(f"  {'lang':<6}" + "".join(f"{c:>18}" for c in columns))
+        for lang, row in figures.items():
+            cells = "".join(f"{'-' if row[c] is None else row[c]:>18}" for c in columns)
+            print(f"  {lang:<6}{cells}")
+    if args.json:
+        print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
