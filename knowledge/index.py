@@ -1,53 +1,55 @@
-"""Nearest phrasings by cosine similarity, aggregated to article groups.
+"""Which article groups to consider for a query, and where their phrasings are.
 
-Exact search (one matrix product) is both simplest and fastest while the matrix fits in cache;
-past ``EXACT_LIMIT`` phrasings a FAISS HNSW graph answers in well under a millisecond at the cost
-of a build at load time.
+Phrasing rows are kept sorted by group, so a group's rows are one contiguous slice and per-group
+maxima are a single ``np.maximum.reduceat``. While the base is small every group is a candidate
+(exact scores for all, about a millisecond); past ``EXACT_LIMIT`` phrasings a FAISS inverted-file
+index proposes the groups of the nearest phrasings, so the cost stays flat as the base grows.
 """
 
 import numpy as np
 
 EXACT_LIMIT = 50_000
-HNSW_NEIGHBOURS = 32
-HNSW_SEARCH_DEPTH = 128
+IVF_PROBES = 32
+IVF_TRAINING_SAMPLE = 40_000
 
 
 class PhrasingIndex:
-    def __init__(self, vectors: np.ndarray, row_groups: np.ndarray):
-        """``row_groups[i]`` is the group number of phrasing ``i``."""
+    def __init__(self, vectors: np.ndarray, row_groups: np.ndarray, groups: int):
+        """``vectors`` and ``row_groups`` must be sorted by group; every group has a row."""
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.row_groups = row_groups
-        self._hnsw = None
-        if len(self.vectors) > EXACT_LIMIT:
-            import faiss
+        self.starts = np.searchsorted(row_groups, np.arange(groups))
+        self.ends = np.append(self.starts[1:], len(row_groups))
+        self.exhaustive = len(self.vectors) <= EXACT_LIMIT
+        self._ivf = None if self.exhaustive else _build_ivf(self.vectors)
 
-            self._hnsw = faiss.IndexHNSWFlat(
-                self.vectors.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT
-            )
-            self._hnsw.hnsw.efSearch = HNSW_SEARCH_DEPTH
-            self._hnsw.add(self.vectors)
+    def candidate_groups(self, query: np.ndarray, k: int) -> np.ndarray | None:
+        """Group numbers worth scoring, or None when every group is (small bases)."""
+        if self.exhaustive:
+            return None
+        _, ids = self._ivf.search(query[None, :], k * 8)  # a group often owns several neighbours
+        return np.unique(self.row_groups[ids[0][ids[0] >= 0]])
 
-    def nearest_groups(self, queries: np.ndarray, k: int) -> list[dict[int, float]]:
-        """For each query, up to ``k`` groups with their best phrasing similarity."""
-        if len(self.vectors) == 0:
-            return [{} for _ in queries]
-        rows = min(len(self.vectors), k * 8)  # a group often owns several of the nearest rows
-        if self._hnsw is not None:
-            sims, ids = self._hnsw.search(np.ascontiguousarray(queries, dtype=np.float32), rows)
-        else:
-            all_sims = queries @ self.vectors.T
-            ids = np.argpartition(-all_sims, rows - 1, axis=1)[:, :rows]
-            sims = np.take_along_axis(all_sims, ids, axis=1)
-        results = []
-        for row_sims, row_ids in zip(sims, ids, strict=True):
-            best: dict[int, float] = {}
-            for sim, i in sorted(zip(row_sims, row_ids, strict=True), reverse=True):
-                if i < 0:
-                    continue
-                group = int(self.row_groups[i])
-                if group not in best:
-                    best[group] = float(sim)
-                    if len(best) == k:
-                        break
-            results.append(best)
-        return results
+    def rows_of(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of ``groups`` and the start of each group's run within them."""
+        lengths = self.ends[groups] - self.starts[groups]
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows = np.concatenate(
+            [np.arange(s, e) for s, e in zip(self.starts[groups], self.ends[groups], strict=True)]
+        )
+        return rows, offsets
+
+
+def _build_ivf(vectors: np.ndarray):
+    import faiss
+
+    lists = int(4 * np.sqrt(len(vectors)))
+    quantizer = faiss.IndexFlatIP(vectors.shape[1])
+    index = faiss.IndexIVFFlat(quantizer, vectors.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(
+        len(vectors), min(len(vectors), IVF_TRAINING_SAMPLE), replace=False
+    )
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    index.nprobe = IVF_PROBES
+    return index

@@ -17,6 +17,10 @@ _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 TRANSLIT_MARGIN = 1.0  # mean Zipf points by which Russian must beat English
 
 
+def is_cyrillic(text: str) -> bool:
+    return _CYRILLIC.search(text) is not None
+
+
 @dataclass(frozen=True)
 class DetectedLanguage:
     lang: str  # "ru", "en" or "unknown"

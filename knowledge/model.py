@@ -14,7 +14,10 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge.store import PhrasingRows
 
-MAX_CLASSIFIER_GROUPS = 2000
+MAX_CLASSIFIER_GROUPS = 500
+MIN_PHRASINGS_PER_GROUP = (
+    3  # on average: with fewer there is nothing to learn beyond nearest phrasing
+)
 REGULARISATION_C = 16.0
 
 
@@ -24,11 +27,8 @@ class SearchModel:
     weights: np.ndarray  # (groups, dimension)
     bias: np.ndarray  # (groups,)
 
-    def probabilities(self, queries: np.ndarray) -> np.ndarray:
-        logits = queries @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+    def logits(self, queries: np.ndarray) -> np.ndarray:
+        return queries @ self.weights.T + self.bias
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -45,11 +45,13 @@ class SearchModel:
 
 def train_search_model(rows: PhrasingRows) -> SearchModel | None:
     groups = sorted(set(rows.groups))
-    if not 2 <= len(groups) <= MAX_CLASSIFIER_GROUPS:
+    if not 2 <= len(groups) <= MAX_CLASSIFIER_GROUPS or len(
+        rows.groups
+    ) < MIN_PHRASINGS_PER_GROUP * len(groups):
         return None
     index = {g: i for i, g in enumerate(groups)}
     labels = np.array([index[g] for g in rows.groups])
-    classifier = LogisticRegression(C=REGULARISATION_C, max_iter=300)
+    classifier = LogisticRegression(C=REGULARISATION_C, max_iter=200)
     classifier.fit(rows.vectors, labels)
     weights, bias = classifier.coef_, classifier.intercept_
     if len(groups) == 2:  # one logit z for class 1: softmax([0, z]) is the same sigmoid

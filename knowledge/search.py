@@ -1,15 +1,19 @@
 """Hybrid search: what the customer asked -> ranked article groups, a confidence and a decision.
 
-Signals, per candidate article group:
+Signals, for every candidate article group:
 
 * semantic: the best cosine similarity between the query and any phrasing of the group, in any
-  language (the embeddings are multilingual);
-* learned: the probability the phrasing classifier gives the group (small and medium bases);
-* lexical: the best typo-tolerant rapidfuzz match against the group's phrasings written in the
-  query's script, and FTS5 full-text matches, which also bring in candidates the embeddings miss.
+  language (the embeddings are multilingual, so Russian finds English and back);
+* learned: the phrasing classifier's score for the group (bases up to a few hundred groups);
+* lexical: the best typo-tolerant rapidfuzz ratio against the group's phrasings written in the
+  query's script (none across scripts, so cross-language queries are not penalised for it);
+* full text: FTS5 matches bring in candidates that the embeddings missed (large bases).
 
-They are fused into one confidence in [0, 1]; thresholds on it (settings) decide between
-answering, offering a choice and admitting that the base has no answer.
+Each signal is standardised across the candidates and summed into a ranking score; a softmax of
+it, the nearest-phrasing cosine and the lexical match feed a logistic calibration (fitted on
+validation data, see ``knowledge/confidence.py``) that says how likely the top group is right.
+Thresholds on that probability (settings) choose between answering, offering a choice and
+admitting that the base has no answer.
 """
 
 import re
@@ -17,18 +21,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process, utils
 
 from helpdesk.settings import Settings
+from knowledge.confidence import Features, calibrated_confidence
 from knowledge.embeddings import Encoder
 from knowledge.index import PhrasingIndex
-from knowledge.language import detect
+from knowledge.language import detect, is_cyrillic
 from knowledge.model import SearchModel
 from knowledge.store import KnowledgeStore
 
-CANDIDATES = 10
-_FTS_TOKEN = re.compile(r"[^\W_]{3,}")
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+CANDIDATES = 20
+LEXICAL_WEIGHT = 0.3
+TEMPERATURE = 0.7
+_FTS_TOKEN = re.compile(r"[^\W_]{4,}")
 
 
 class QueryError(ValueError):
@@ -67,49 +73,40 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
-class _Group:
-    """One article group: its language variants and the rows of its phrasings."""
+class Ranking:
+    """Candidate groups best first, with the features of the top one."""
 
-    name: str
-    variants: dict[str, dict]  # lang -> article fields
-    rows: np.ndarray  # indices into the phrasing matrix
+    groups: np.ndarray
+    shares: np.ndarray  # softmax share of each candidate, same order
+    features: Features
 
 
 class Searcher:
+    """An in-memory snapshot of one revision of the base; rebuilt when the revision changes."""
+
     def __init__(self, store: KnowledgeStore, encoder: Encoder, settings: Settings):
         self.store = store
         self.encoder = encoder
         self.settings = settings
         self.revision = store.revision
         rows = store.phrasing_rows(encoder.dimension)
-        articles = store.articles_by_id()
-        self.texts = rows.texts
-        self.row_scripts = np.array([_script(t) for t in rows.texts])
-        names = sorted(set(rows.groups))
-        number = {name: i for i, name in enumerate(names)}
+        self.group_names = sorted(set(rows.groups))
+        number = {name: i for i, name in enumerate(self.group_names)}
         row_groups = np.array([number[g] for g in rows.groups], dtype=np.int64)
-        variants: dict[str, dict[str, dict]] = defaultdict(dict)
-        for article in articles.values():
-            variants[article["group"]].setdefault(article["lang"], article)
-        self.groups = [
-            _Group(name, variants[name], np.flatnonzero(row_groups == i))
-            for i, name in enumerate(names)
-        ]
-        self.group_of_article = {
-            a["id"]: number[a["group"]] for a in articles.values() if a["group"] in number
-        }
-        self.index = PhrasingIndex(rows.vectors, row_groups)
+        order = np.argsort(row_groups, kind="stable")
+        self.texts = [utils.default_process(rows.texts[i]) for i in order]
+        self.cyrillic_rows = np.array([is_cyrillic(t) for t in self.texts])
+        self.index = PhrasingIndex(rows.vectors[order], row_groups[order], len(self.group_names))
+        self.variants: dict[int, dict[str, dict]] = defaultdict(dict)
+        self.group_of_article: dict[str, int] = {}
+        for article in store.articles_by_id().values():
+            if article["group"] in number:
+                self.variants[number[article["group"]]].setdefault(article["lang"], article)
+                self.group_of_article[article["id"]] = number[article["group"]]
         blob = store.search_model()
         self.model = SearchModel.from_bytes(blob) if blob else None
-        self.model_columns = (
-            np.array([number[g] for g in self.model.groups])
-            if self.model
-            else np.array([], dtype=np.int64)
-        )
-
-    @classmethod
-    def load(cls, store: KnowledgeStore, encoder: Encoder, settings: Settings) -> "Searcher":
-        return cls(store, encoder, settings)
+        if self.model is not None:  # classifier columns in our group numbering
+            self.model_order = np.argsort([number[g] for g in self.model.groups])
 
     # -- public --------------------------------------------------------------------------
     def search(self, text: str) -> SearchResult:
@@ -131,83 +128,115 @@ class Searcher:
                 results[i] = result
         return results  # type: ignore[return-value]
 
+    def rank(self, texts: list[str]) -> list[Ranking | None]:
+        """Candidates and calibration features (for ``benchmarks/calibrate.py``)."""
+        detected = [detect(t.strip()) for t in texts]
+        vectors = self.encoder.encode([d.text for d in detected])
+        logits = self.model.logits(vectors)[:, self.model_order] if self.model else None
+        return [
+            self._rank(vectors[i], d.text, None if logits is None else logits[i])
+            for i, d in enumerate(detected)
+        ]
+
     # -- steps ---------------------------------------------------------------------------
     def _validate(self, text: str) -> None:
         if not isinstance(text, str) or not text.strip():
             raise QueryError("the question is empty")
         if len(text) > self.settings.max_query_chars:
             raise QueryError(
-                f"the question is {len(text)} characters long; the limit is {self.settings.max_query_chars}"
+                f"the question is {len(text)} characters long; "
+                f"the limit is {self.settings.max_query_chars}"
             )
 
     def _search_valid(self, texts: list[str]) -> list[SearchResult]:
-        detected = [detect(t.strip()) for t in texts]
-        vectors = self.encoder.encode([d.text for d in detected])
-        semantic = self.index.nearest_groups(vectors, CANDIDATES)
-        probabilities = self.model.probabilities(vectors) if self.model else None
-        results = []
-        for i, (text, language) in enumerate(zip(texts, detected, strict=True)):
-            candidates = set(semantic[i]) | self._full_text_groups(language.text)
-            if probabilities is not None:
-                top = np.argsort(-probabilities[i])[:CANDIDATES]
-                candidates |= {int(self.model_columns[j]) for j in top}
-            scored = self._score(vectors[i], language.text, candidates, probabilities, i)
-            results.append(self._decide(text, language.lang, scored))
-        return results
+        rankings = self.rank(texts)
+        return [
+            self._decide(text, detect(text.strip()).lang, ranking)
+            for text, ranking in zip(texts, rankings, strict=True)
+        ]
 
-    def _full_text_groups(self, text: str) -> set[int]:
+    def _rank(self, vector: np.ndarray, text: str, logits: np.ndarray | None) -> Ranking | None:
+        if not self.group_names:
+            return None
+        groups = self._candidates(vector, text)
+        rows, starts = (
+            (slice(None), self.index.starts) if groups is None else self.index.rows_of(groups)
+        )
+        semantic = np.maximum.reduceat(self.index.vectors[rows] @ vector, starts)
+        score = _standardise(semantic)
+        if logits is not None:
+            score += _standardise(logits if groups is None else logits[groups])
+        # the lexical pass costs most per row: only the leading candidates get it
+        keep = np.argsort(-score)[:CANDIDATES]
+        groups = keep if groups is None else groups[keep]
+        semantic, score = semantic[keep], score[keep]
+        rows, starts = self.index.rows_of(groups)
+        lexical = np.maximum.reduceat(self._lexical(text, rows), starts)
+        score = score + LEXICAL_WEIGHT * _standardise(lexical)
+        order = np.argsort(-score)
+        shares = np.exp((score[order] - score[order[0]]) / TEMPERATURE)
+        shares /= shares.sum()
+        top = order[0]
+        features = Features(
+            share=float(shares[0]),
+            margin=float(shares[0] - (shares[1] if len(shares) > 1 else 0.0)),
+            cosine=float(semantic[top]),
+            lexical=float(lexical[top]),
+            same_script=float(lexical.max() > 0),
+        )
+        return Ranking(groups[order], shares, features)
+
+    def _candidates(self, vector: np.ndarray, text: str) -> np.ndarray | None:
+        nearest = self.index.candidate_groups(vector, CANDIDATES)
+        if nearest is None:
+            return None
+        return np.union1d(nearest, self._full_text_groups(text)).astype(np.int64)
+
+    def _lexical(self, text: str, rows) -> np.ndarray:
+        """rapidfuzz ratio in [0, 1] against each row, 0 where the row's script differs."""
+        texts = [self.texts[r] for r in rows]
+        ratios = process.cdist(
+            [utils.default_process(text)], texts, scorer=fuzz.ratio, dtype=np.float32
+        )[0]
+        same_script = self.cyrillic_rows[rows] == is_cyrillic(text)
+        return np.where(same_script, ratios / 100, 0.0)
+
+    def _full_text_groups(self, text: str) -> np.ndarray:
         tokens = [t.lower() for t in _FTS_TOKEN.findall(text)]
         if not tokens:
-            return set()
+            return np.array([], dtype=np.int64)
         match = " OR ".join(f'"{t[: max(4, len(t) - 2)]}"*' for t in dict.fromkeys(tokens))
         hits = self.store.fts_matches(match, CANDIDATES)
-        return {self.group_of_article[a] for a, _ in hits if a in self.group_of_article}
+        return np.array(
+            [self.group_of_article[a] for a, _ in hits if a in self.group_of_article],
+            dtype=np.int64,
+        )
 
-    def _score(
-        self, vector: np.ndarray, text: str, candidates: set[int], probabilities, row: int
-    ) -> list[tuple[float, int]]:
-        script = _script(text)
-        lowered = text.lower()
-        model_position = {int(g): j for j, g in enumerate(self.model_columns)}
-        scored = []
-        for g in candidates:
-            rows = self.groups[g].rows
-            cosine = float((self.index.vectors[rows] @ vector).max())
-            same_script = rows[self.row_scripts[rows] == script]
-            lexical = max(
-                (fuzz.token_set_ratio(lowered, self.texts[r].lower()) / 100 for r in same_script),
-                default=0.0,
-            )
-            learned = (
-                float(probabilities[row, model_position[g]]) if probabilities is not None else None
-            )
-            scored.append((_fuse(cosine, lexical, learned), g))
-        scored.sort(reverse=True)
-        return scored
-
-    def _decide(self, text: str, lang: str, scored: list[tuple[float, int]]) -> SearchResult:
-        hits = [self._hit(score, g, lang) for score, g in scored[: self.settings.search_hits]]
-        top = hits[0].score if hits else 0.0
-        if top >= self.settings.answer_threshold:
+    def _decide(self, text: str, lang: str, ranking: Ranking | None) -> SearchResult:
+        if ranking is None:
+            return SearchResult(text, lang, "fallback", [])
+        confidence = calibrated_confidence(ranking.features)
+        count = self.settings.search_hits
+        # the top hit carries the calibrated confidence; the others their share of it
+        scores = confidence * ranking.shares[:count] / ranking.shares[0]
+        hits = [
+            self._hit(float(s), int(g), lang)
+            for s, g in zip(scores, ranking.groups[:count], strict=True)
+        ]
+        if confidence >= self.settings.answer_threshold:
             decision = "answer"
-        elif top >= self.settings.clarify_threshold and len(hits) >= 2:
+        elif confidence >= self.settings.clarify_threshold and len(hits) >= 2:
             decision = "clarify"
         else:
             decision = "fallback"
         return SearchResult(text, lang, decision, hits)
 
-    def _hit(self, score: float, g: int, lang: str) -> Hit:
-        variants = self.groups[g].variants
+    def _hit(self, score: float, group: int, lang: str) -> Hit:
+        variants = self.variants[group]
         article = variants.get(lang) or next(iter(variants.values()))
         return Hit(article["id"], score, article["question"], article["lang"])
 
 
-def _script(text: str) -> str:
-    return "cyrillic" if _CYRILLIC.search(text) else "latin"
-
-
-def _fuse(cosine: float, lexical: float, learned: float | None) -> float:
-    semantic = min(max((cosine - 0.3) / 0.5, 0.0), 1.0)
-    if learned is None:
-        return 0.75 * semantic + 0.25 * lexical
-    return 0.6 * learned + 0.25 * semantic + 0.15 * lexical
+def _standardise(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 1e-6 else np.zeros_like(values)

@@ -22,7 +22,10 @@ def test_reimport_writes_nothing_new_and_embeds_nothing(new_kb, tmp_path):
 
 
 def test_a_changed_article_is_rewritten_and_only_its_new_text_embedded(new_kb, tmp_path):
-    records = [article("a", phrasings=["how to return an item"]), article("b", phrasings=["parcel"])]
+    records = [
+        article("a", phrasings=["how to return an item"]),
+        article("b", phrasings=["parcel"]),
+    ]
     new_kb.import_paths([_base(tmp_path, records)], progress=False)
     records[0]["phrasings"].append("can I give it back")
     records[0]["answer"] = "New answer."
@@ -56,7 +59,9 @@ def test_a_failure_while_writing_rolls_everything_back(new_kb, tmp_path, monkeyp
 
     monkeypatch.setattr("knowledge.importer.train_search_model", broken_training)
     with pytest.raises(RuntimeError):
-        new_kb.import_paths([_base(tmp_path, [article("a", answer="Changed."), article("b")])], progress=False)
+        new_kb.import_paths(
+            [_base(tmp_path, [article("a", answer="Changed."), article("b")])], progress=False
+        )
     assert new_kb.article("a")["answer"] == "Answer a."
     assert new_kb.article("b") is None
     assert new_kb.count() == 1

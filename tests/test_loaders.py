@@ -10,7 +10,15 @@ from tests.factories import article, write_jsonl
 def test_jsonl_accepts_the_documented_shape(tmp_path):
     path = write_jsonl(
         tmp_path / "kb.jsonl",
-        [{"id": "a1", "lang": "en", "question": "Where?", "answer": "Here.", "phrasings": ["where", "location"]}],
+        [
+            {
+                "id": "a1",
+                "lang": "en",
+                "question": "Where?",
+                "answer": "Here.",
+                "phrasings": ["where", "location"],
+            }
+        ],
     )
     [loaded] = load_articles([path])
     assert loaded.id == "a1" and loaded.group == "a1" and loaded.published

@@ -1,0 +1,88 @@
+"""The knowledge-base HTTP API, served by a real server on loopback."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import article, write_jsonl
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    db = folder / "kb.db"
+    records = [
+        article(
+            "hours-en",
+            group="hours",
+            question="What are your opening hours?",
+            answer="Mon-Fri **9-20**.",
+            phrasings=["when are you open", "opening times"],
+        ),
+        article(
+            "hours-ru",
+            "ru",
+            group="hours",
+            question="Когда вы работаете?",
+            answer="Пн-Пт **9-20**.",
+            phrasings=["часы работы", "во сколько открываетесь"],
+        ),
+    ]
+    bin_dir = Path(sys.executable).parent
+    source = write_jsonl(folder / "kb.jsonl", records)
+    command = [bin_dir / "helpdesk", "kb", "import", source, "--db", db]
+    subprocess.run(command, check=True, capture_output=True)
+    port = _free_port()
+    env = os.environ | {"HELPDESK_DB": str(db)}
+    server = subprocess.Popen(
+        [bin_dir / "helpdesk", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=1)
+            break
+        except httpx.TransportError:
+            assert server.poll() is None, server.stderr.read().decode()
+            time.sleep(0.2)
+    yield httpx.Client(base_url=base, timeout=10)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_search_returns_the_cli_shape(api):
+    response = api.get("/api/kb/search", params={"q": "во сколько вы открываетесь"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["lang"] == "ru" and body["decision"] in {"answer", "clarify"}
+    assert body["hits"][0]["id"] == "hours-ru"
+
+
+def test_search_rejects_empty_and_overlong_queries(api):
+    assert api.get("/api/kb/search", params={"q": " "}).status_code == 422
+    assert api.get("/api/kb/search").status_code == 422
+    long = api.get("/api/kb/search", params={"q": "a" * 2001})
+    assert long.status_code == 422 and "2000" in long.json()["detail"]
+
+
+def test_article_by_id(api):
+    body = api.get("/api/kb/articles/hours-en").json()
+    assert body["answer"] == "Mon-Fri **9-20**." and body["group"] == "hours"
+    assert body["phrasings"] == ["when are you open", "opening times"]
+    assert api.get("/api/kb/articles/nope").status_code == 404
