@@ -1,6 +1,7 @@
 """The FastAPI application."""
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from api import kb
 from helpdesk.settings import Settings, get_settings
@@ -12,4 +13,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Helpdesk", version="0.1.0")
     app.state.knowledge = KnowledgeBase.open(settings.db, settings)
     app.include_router(kb.router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """Until the chat page exists, the front door is the API's own documentation."""
+        return RedirectResponse("/docs")
+
     return app

@@ -50,6 +50,12 @@ def _few_shot(name: str) -> tuple[list[dict], dict[int, str | None]]:
     return data["utterances"], {i["id"]: i.get("name") for i in data["intents"]}
 
 
+def banking77_english_originals() -> set[str]:
+    """The English questions that ru_banking77 translates (they are in train.csv too)."""
+    utterances, _ = _few_shot("banking77")
+    return {u["text"].strip().lower() for u in utterances}
+
+
 def ru_banking77() -> list[Case]:
     """Russian translations of BANKING77 questions, labelled with the English intent."""
     utterances, _ = _few_shot("ru_banking77")

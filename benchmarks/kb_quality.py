@@ -28,6 +28,19 @@ def banking77(split: str):
     return {"base": ds.banking77_base()}, cases
 
 
+def banking77_ru_unseen(split: str):
+    """Russian BANKING77 questions against the base without the English questions they were
+    translated from: in the full base each has its own translation, which inflates the figure."""
+    if split != "test":
+        return None
+    originals = ds.banking77_english_originals()
+    base = {
+        intent: [t for t in texts if t.strip().lower() not in originals]
+        for intent, texts in ds.banking77_base().items()
+    }
+    return {"base": base}, ds.ru_banking77()
+
+
 def banking77_oos(split: str):
     """BANKING77-OOS: 50 intents; in-scope, near-miss banking and unrelated questions."""
     return {"base": ds.banking77_oos_base()}, ds.banking77_oos(split)
@@ -71,6 +84,7 @@ def demo(split: str):
 
 SUITES: dict[str, Callable] = {
     "banking77": banking77,
+    "banking77_ru_unseen": banking77_ru_unseen,
     "banking77_oos": banking77_oos,
     "massive_ru": massive_ru,
     "yandex_ru_to_en": yandex_ru_to_en,
