@@ -38,7 +38,7 @@ def collect(settings: Settings):
             searcher = kb._current_searcher()
             rankings = searcher.rank([text for text, _ in cases])
             group_of = kb.store.groups_by_article()
-            for ranking, (_, expected) in zip(rankings, cases, strict=True):
+            for (_, ranking), (_, expected) in zip(rankings, cases, strict=True):
                 top = searcher.group_names[ranking.groups[0]]
                 expected = group_of.get(expected, expected)
                 rows.append(list(vars(ranking.features).values()))

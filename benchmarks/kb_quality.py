@@ -55,26 +55,24 @@ def massive_ru(split: str):
     return {"base": base}, [*cases, *ds.clinc150_oos("val")]
 
 
-def yandex_ru_to_en(split: str):
-    """A real help-centre FAQ: Russian questions against the English articles."""
+def _yandex(split: str, query_lang: str):
+    """A real help-centre FAQ: questions in one language against the articles of the other."""
     if split != "test":
         return None
     ru, en = ds.yandex_faq()
-    english_ids = {r["id"] for r in en}
-    base = {r["id"]: [r["question"]] for r in en}
-    return {"base": base}, [(r["question"], r["id"]) for r in ru if r["id"] in english_ids]
+    queries, articles = (ru, en) if query_lang == "ru" else (en, ru)
+    base_ids = {r["id"] for r in articles}
+    base = {r["id"]: [r["question"]] for r in articles}
+    cases = [(r["question"], r["id"]) for r in queries if r["id"] in base_ids]
+    return {"base": base, "lang": articles[0]["lang"]}, cases
+
+
+def yandex_ru_to_en(split: str):
+    return _yandex(split, "ru")
 
 
 def yandex_en_to_ru(split: str):
-    """The same FAQ the other way: English questions against the Russian articles."""
-    if split != "test":
-        return None
-    ru, en = ds.yandex_faq()
-    russian_ids = {r["id"] for r in ru}
-    base = {r["id"]: [r["question"]] for r in ru}
-    return {"base": base, "lang": "ru"}, [
-        (r["question"], r["id"]) for r in en if r["id"] in russian_ids
-    ]
+    return _yandex(split, "en")
 
 
 def demo(split: str):

@@ -74,6 +74,8 @@ class UseOnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        # ONNX Runtime's threads otherwise spin after each call, starving the search that follows
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )

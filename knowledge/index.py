@@ -10,7 +10,7 @@ import numpy as np
 
 EXACT_LIMIT = 50_000
 IVF_PROBES = 32
-IVF_TRAINING_SAMPLE = 40_000
+IVF_TRAINING_SAMPLE = 50_000  # faiss wants about 39 points per list
 
 
 class PhrasingIndex:
@@ -43,7 +43,7 @@ class PhrasingIndex:
 def _build_ivf(vectors: np.ndarray):
     import faiss
 
-    lists = int(4 * np.sqrt(len(vectors)))
+    lists = int(2 * np.sqrt(len(vectors)))
     quantizer = faiss.IndexFlatIP(vectors.shape[1])
     index = faiss.IndexIVFFlat(quantizer, vectors.shape[1], lists, faiss.METRIC_INNER_PRODUCT)
     sample = np.random.default_rng(0).choice(

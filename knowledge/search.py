@@ -34,7 +34,9 @@ from knowledge.store import KnowledgeStore
 CANDIDATES = 20
 LEXICAL_WEIGHT = 0.3
 TEMPERATURE = 0.7
-_FTS_TOKEN = re.compile(r"[^\W_]{4,}")
+_FTS_TOKEN = re.compile(r"[^\W_]{3,}")
+FULL_TEXT_MAX_DOCUMENTS = 1000  # commoner terms cost more to rank than they tell
+FULL_TEXT_TERMS = 4
 
 
 class QueryError(ValueError):
@@ -105,6 +107,8 @@ class Searcher:
                 self.group_of_article[article["id"]] = number[article["group"]]
         blob = store.search_model()
         self.model = SearchModel.from_bytes(blob) if blob else None
+        # full text only proposes candidates when there are too many groups to score them all
+        self.term_documents = {} if self.index.exhaustive else store.term_document_counts()
         if self.model is not None:  # classifier columns in our group numbering
             self.model_order = np.argsort([number[g] for g in self.model.groups])
 
@@ -128,13 +132,13 @@ class Searcher:
                 results[i] = result
         return results  # type: ignore[return-value]
 
-    def rank(self, texts: list[str]) -> list[Ranking | None]:
-        """Candidates and calibration features (for ``benchmarks/calibrate.py``)."""
+    def rank(self, texts: list[str]) -> list[tuple[str, Ranking | None]]:
+        """The detected language and the ranking of each text (also ``benchmarks/calibrate.py``)."""
         detected = [detect(t.strip()) for t in texts]
         vectors = self.encoder.encode([d.text for d in detected])
         logits = self.model.logits(vectors)[:, self.model_order] if self.model else None
         return [
-            self._rank(vectors[i], d.text, None if logits is None else logits[i])
+            (d.lang, self._rank(vectors[i], d.text, None if logits is None else logits[i]))
             for i, d in enumerate(detected)
         ]
 
@@ -149,10 +153,9 @@ class Searcher:
             )
 
     def _search_valid(self, texts: list[str]) -> list[SearchResult]:
-        rankings = self.rank(texts)
         return [
-            self._decide(text, detect(text.strip()).lang, ranking)
-            for text, ranking in zip(texts, rankings, strict=True)
+            self._decide(text, lang, ranking)
+            for text, (lang, ranking) in zip(texts, self.rank(texts), strict=True)
         ]
 
     def _rank(self, vector: np.ndarray, text: str, logits: np.ndarray | None) -> Ranking | None:
@@ -167,7 +170,11 @@ class Searcher:
         if logits is not None:
             score += _standardise(logits if groups is None else logits[groups])
         # the lexical pass costs most per row: only the leading candidates get it
-        keep = np.argsort(-score)[:CANDIDATES]
+        keep = (
+            np.argpartition(-score, CANDIDATES)[:CANDIDATES]
+            if len(score) > CANDIDATES
+            else np.arange(len(score))
+        )
         groups = keep if groups is None else groups[keep]
         semantic, score = semantic[keep], score[keep]
         rows, starts = self.index.rows_of(groups)
@@ -202,10 +209,16 @@ class Searcher:
         return np.where(same_script, ratios / 100, 0.0)
 
     def _full_text_groups(self, text: str) -> np.ndarray:
-        tokens = [t.lower() for t in _FTS_TOKEN.findall(text)]
-        if not tokens:
+        """Groups whose phrasings share the query's rarest words (codes, names, specific terms)."""
+        terms = {t.lower() for t in _FTS_TOKEN.findall(text)}
+        rare = sorted(
+            (self.term_documents[t], t)
+            for t in terms
+            if 0 < self.term_documents.get(t, 0) <= FULL_TEXT_MAX_DOCUMENTS
+        )
+        if not rare:
             return np.array([], dtype=np.int64)
-        match = " OR ".join(f'"{t[: max(4, len(t) - 2)]}"*' for t in dict.fromkeys(tokens))
+        match = " OR ".join(f'"{t}"' for _, t in rare[:FULL_TEXT_TERMS])
         hits = self.store.fts_matches(match, CANDIDATES)
         return np.array(
             [self.group_of_article[a] for a, _ in hits if a in self.group_of_article],

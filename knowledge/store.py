@@ -98,9 +98,14 @@ class KnowledgeStore:
         return dict(self.db.execute("select id, content_hash from articles").fetchall())
 
     def count_articles(self) -> int:
-        return self.db["articles"].count
+        with self.lock:
+            return self.db["articles"].count
 
     def get_article(self, article_id: str) -> dict | None:
+        with self.lock:
+            return self._get_article(article_id)
+
+    def _get_article(self, article_id: str) -> dict | None:
         rows = list(self.db["articles"].rows_where("id = ?", [article_id]))
         if not rows:
             return None
@@ -163,6 +168,15 @@ class KnowledgeStore:
             vectors=vectors.reshape(len(rows), dimension),
         )
 
+    def term_document_counts(self) -> dict[str, int]:
+        """How many phrasings contain each full-text term (to search by the rare ones only)."""
+        with self.lock:
+            self.db.execute(
+                "create virtual table if not exists temp.phrasings_terms "
+                "using fts5vocab(main, phrasings_fts, 'row')"
+            )
+            return dict(self.db.execute("select term, doc from temp.phrasings_terms").fetchall())
+
     def fts_matches(self, match_query: str, limit: int) -> list[tuple[str, float]]:
         """(article id, bm25 rank) for the best full-text matches; lower rank is better."""
         with self.lock:
@@ -203,27 +217,34 @@ class KnowledgeStore:
                 ),
                 pk="text_hash",
             )
-            for article in changed:
-                self._write_article(article)
+            self._write_articles(changed)
             self.set_meta("revision", str(self.revision + 1))
 
-    def _write_article(self, article: Article) -> None:
-        self.db["articles"].upsert(
-            {
-                "id": article.id,
-                "lang": article.lang,
-                "group_id": article.group,
-                "question": article.question,
-                "answer": article.answer,
-                "sms_answer": article.sms_answer,
-                "tags": json.dumps(article.tags, ensure_ascii=False),
-                "updated_at": article.updated_at.isoformat(),
-                "published": int(article.published),
-                "content_hash": article.content_hash(),
-            },
+    def _write_articles(self, articles: list[Article]) -> None:
+        """In bulk: row-at-a-time writes would cost more than embedding the texts."""
+        self.db["articles"].upsert_all(
+            (
+                {
+                    "id": article.id,
+                    "lang": article.lang,
+                    "group_id": article.group,
+                    "question": article.question,
+                    "answer": article.answer,
+                    "sms_answer": article.sms_answer,
+                    "tags": json.dumps(article.tags, ensure_ascii=False),
+                    "updated_at": article.updated_at.isoformat(),
+                    "published": int(article.published),
+                    "content_hash": article.content_hash(),
+                }
+                for article in articles
+            ),
             pk="id",
         )
-        self.db.execute("delete from phrasings where article_id = ?", [article.id])
+        self.db.conn.executemany(
+            "delete from phrasings where article_id = ?", [(a.id,) for a in articles]
+        )
         self.db["phrasings"].insert_all(
-            {"article_id": article.id, "text": t, "text_hash": text_hash(t)} for t in article.texts
+            {"article_id": a.id, "text": t, "text_hash": text_hash(t)}
+            for a in articles
+            for t in a.texts
         )
