@@ -22,7 +22,7 @@ def validation_sets():
     """(name, paths to import, labelled cases): nothing here is used by a test figure."""
     yield "banking77_oos valid", ds.banking77_oos_base(), ds.banking77_oos("valid")
     base, cases = ds.massive_ru_split()
-    yield "massive ru->en", base, [*cases, *ds.clinc150_oos("val")]
+    yield "massive ru->en", base, [*cases, *ds.clinc150_oos("val"), *ds.ru_clinc150_oos("valid")]
     yield "demo valid", None, ds.demo_eval("valid")
 
 
@@ -41,7 +41,7 @@ def collect(settings: Settings):
             for (_, ranking), (_, expected) in zip(rankings, cases, strict=True):
                 top = searcher.group_names[ranking.groups[0]]
                 expected = group_of.get(expected, expected)
-                rows.append(list(vars(ranking.features).values()))
+                rows.append(ranking.features.vector())
                 labels.append(expected is not None and top == expected)
                 in_scope.append(expected is not None)
                 names.append(name)

@@ -76,11 +76,14 @@ def clinc150_base() -> dict[str, list[str]]:
     return grouped
 
 
-def ru_clinc150_oos() -> list[Case]:
-    """Russian out-of-scope questions (ru_clinc150's in-scope labels follow another intent order
-    than clinc150.json, so only its unlabelled out-of-scope part is used)."""
+def ru_clinc150_oos(split: str) -> list[Case]:
+    """Russian out-of-scope questions: the first half validation, the second the test.
+    (ru_clinc150's in-scope labels follow another intent order than clinc150.json, so only its
+    unlabelled out-of-scope part is used.)"""
     ru, _ = _few_shot("ru_clinc150")
-    return [(u["text"], None) for u in ru if "label" not in u]
+    cases = [(u["text"], None) for u in ru if "label" not in u]
+    half = len(cases) // 2
+    return cases[:half] if split == "valid" else cases[half:]
 
 
 def massive_ru_split() -> tuple[dict[str, list[str]], list[Case]]:

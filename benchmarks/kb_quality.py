@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks import datasets as ds
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
+from knowledge.evaluation import format_table
 
 
 def banking77(split: str):
@@ -24,7 +25,7 @@ def banking77(split: str):
     if split == "valid":
         return None  # BANKING77 has no validation split of its own; banking77_oos covers it
     cases = [*ds.banking77("test"), *ds.ru_banking77(), *ds.clinc150_oos("test")]
-    cases += ds.ru_clinc150_oos()
+    cases += ds.ru_clinc150_oos("test")
     return {"base": ds.banking77_base()}, cases
 
 
@@ -118,7 +119,6 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings = Settings()
-    columns = ["queries", "top1", "top3", "answered", "confidently_wrong", "oos_rejected"]
     report = {}
     for name in args.suite:
         figures = run_suite(name, args.split, settings)
@@ -128,10 +128,7 @@ def main() -> None:
         if args.json:
             continue
         print(f"\n{name} ({args.split}), {figures.pop('seconds_per_query') * 1000:.1f} ms/query")
-        print(f"  {'lang':<6}" + "".join(f"{c:>18}" for c in columns))
-        for lang, row in figures.items():
-            cells = "".join(f"{'-' if row[c] is None else row[c]:>18}" for c in columns)
-            print(f"  {lang:<6}{cells}")
+        print(format_table(figures))
     if args.json:
         print(json.dumps(report, indent=2))
 

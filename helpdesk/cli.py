@@ -113,6 +113,8 @@ def kb_eval(
     db: DbOption = None,
 ) -> None:
     """Top-1, top-3, answered, confidently-wrong and out-of-scope rejection rates, per language."""
+    from knowledge.evaluation import format_table
+
     kb = _knowledge_base(db)
     cases = []
     with file.open(encoding="utf-8") as lines:
@@ -127,11 +129,7 @@ def kb_eval(
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
-    columns = ["queries", "top1", "top3", "answered", "confidently_wrong", "oos_rejected"]
-    typer.echo(f"{'lang':<8}" + "".join(f"{c:>18}" for c in columns))
-    for lang, row in figures.items():
-        cells = "".join(f"{'-' if row[c] is None else row[c]:>18}" for c in columns)
-        typer.echo(f"{lang:<8}{cells}")
+    typer.echo(format_table(figures))
 
 
 @app.command()

@@ -18,7 +18,8 @@ class Tally:
     answered: int = 0
     out_of_scope: int = 0
     rejected: int = 0
-    confidently_wrong: int = 0
+    answered_wrong: int = 0  # answerable, answered with the wrong article
+    confidently_wrong: int = 0  # that, plus unanswerable questions answered anyway
 
     @property
     def total(self) -> int:
@@ -34,6 +35,7 @@ class Tally:
             "top1": ratio(self.top1, self.in_scope),
             "top3": ratio(self.top3, self.in_scope),
             "answered": ratio(self.answered, self.in_scope),
+            "answered_wrong": ratio(self.answered_wrong, self.in_scope),
             "confidently_wrong": ratio(self.confidently_wrong, self.total),
             "out_of_scope": self.out_of_scope,
             "oos_rejected": ratio(self.rejected, self.out_of_scope),
@@ -68,4 +70,26 @@ def _count(
     tally.top1 += ranked[:1] == [target]
     tally.top3 += target in ranked[:3]
     tally.answered += answered
+    tally.answered_wrong += answered and ranked[:1] != [target]
     tally.confidently_wrong += answered and ranked[:1] != [target]
+
+
+COLUMNS = [
+    "queries",
+    "top1",
+    "top3",
+    "answered",
+    "answered_wrong",
+    "confidently_wrong",
+    "oos_rejected",
+]
+
+
+def format_table(figures: dict[str, dict]) -> str:
+    """The figures of ``Evaluation.figures`` as a fixed-width table, one row per language."""
+    lines = [f"{'lang':<8}" + "".join(f"{c:>18}" for c in COLUMNS)]
+    for lang, row in figures.items():
+        lines.append(
+            f"{lang:<8}" + "".join(f"{'-' if row[c] is None else row[c]:>18}" for c in COLUMNS)
+        )
+    return "\n".join(lines)
