@@ -106,11 +106,11 @@ class Searcher:
                 self.variants[number[article["group"]]].setdefault(article["lang"], article)
                 self.group_of_article[article["id"]] = number[article["group"]]
         blob = store.search_model()
-        self.model = SearchModel.from_bytes(blob) if blob else None
+        model = SearchModel.from_bytes(blob) if blob else None
+        # trained at import on these same rows, so its classes are our groups, in our order
+        self.model = model if model and model.groups == self.group_names else None
         # full text only proposes candidates when there are too many groups to score them all
         self.term_documents = {} if self.index.exhaustive else store.term_document_counts()
-        if self.model is not None:  # classifier columns in our group numbering
-            self.model_order = np.argsort([number[g] for g in self.model.groups])
 
     # -- public --------------------------------------------------------------------------
     def search(self, text: str) -> SearchResult:
@@ -136,7 +136,7 @@ class Searcher:
         """The detected language and the ranking of each text (also ``benchmarks/calibrate.py``)."""
         detected = [detect(t.strip()) for t in texts]
         vectors = self.encoder.encode([d.text for d in detected])
-        logits = self.model.logits(vectors)[:, self.model_order] if self.model else None
+        logits = self.model.logits(vectors) if self.model else None
         return [
             (d.lang, self._rank(vectors[i], d.text, None if logits is None else logits[i]))
             for i, d in enumerate(detected)
