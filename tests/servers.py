@@ -1,0 +1,58 @@
+"""Start the real service (API, Rasa server, action server) for end-to-end tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """``helpdesk serve`` on free ports with its own database, as ``make run`` starts it."""
+
+    def __init__(self, folder: Path, **settings: str):
+        self.db = folder / "helpdesk.db"
+        self.log = folder / "serve.log"
+        self.ports = {"api": free_port(), "rasa": free_port(), "actions": free_port()}
+        self.env = os.environ | {
+            "HELPDESK_DB": str(self.db),
+            "HELPDESK_API_PORT": str(self.ports["api"]),
+            "HELPDESK_RASA_PORT": str(self.ports["rasa"]),
+            "HELPDESK_ACTIONS_PORT": str(self.ports["actions"]),
+            **settings,
+        }
+        self.url = f"http://127.0.0.1:{self.ports['api']}"
+        self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 240) -> "Service":
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [BIN / "helpdesk", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            output = self.log.read_text(errors="replace")
+            if "Helpdesk is ready" in output:
+                return self
+            if self.process.poll() is not None or "did not become ready" in output:
+                break
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(
+            f"the service did not start:\n{self.log.read_text(errors='replace')[-3000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)

@@ -1,0 +1,165 @@
+"""The web chat end to end: a real Rasa server and action server, the API, the demo base."""
+
+import uuid
+
+import httpx
+import pytest
+
+from escalation import SqliteConversationStore, State
+from tests.servers import Service
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    running = Service(tmp_path_factory.mktemp("service")).start()
+    yield running
+    running.stop()
+
+
+class Customer:
+    def __init__(self, service: Service, locale: str):
+        self.http = httpx.Client(base_url=service.url, timeout=60)
+        created = self.http.post("/api/conversations", json={"channel": "web", "locale": locale})
+        assert created.status_code == 201
+        self.id = created.json()["conversation_id"]
+        self.headers = {"Authorization": f"Bearer {created.json()['customer_token']}"}
+
+    def say(self, text: str, payload: str | None = None) -> dict:
+        body = {"text": text, "client_message_id": str(uuid.uuid4()), "payload": payload}
+        response = self.http.post(
+            f"/api/conversations/{self.id}/messages", json=body, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def press(self, reply: dict, title: str) -> dict:
+        [button] = [
+            q for m in reply["messages"] for q in m.get("quick_replies", []) if q["title"] == title
+        ]
+        return self.say(button["title"], button["payload"])
+
+
+def texts(reply: dict) -> str:
+    return "\n".join(m["text"] for m in reply["messages"])
+
+
+def handoff(service: Service, conversation_id: str) -> dict:
+    store = SqliteConversationStore(service.db)
+    [queued] = [e for e in store.events(conversation_id) if e.data.get("to") == State.QUEUED]
+    return queued.data["handoff"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "greeting", "expected"), [("ru", "привет", "Здравствуйте"), ("en", "hello", "Hello")]
+)
+def test_greeting_in_the_customers_language(service, locale, greeting, expected):
+    reply = Customer(service, locale).say(greeting)
+    assert reply["messages"][0]["sender"] == "bot"
+    assert reply["messages"][0]["text"].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_part", "did_it_help"),
+    [
+        ("где мой заказ?", "Мои заказы", ["Да", "Нет"]),
+        ("how long does a repair take?", "business days", ["Yes", "No"]),
+    ],
+)
+def test_a_faq_question_is_answered_from_the_knowledge_base(
+    service, question, answer_part, did_it_help
+):
+    reply = Customer(service, "en").say(question)
+    assert answer_part in texts(reply)
+    assert [q["title"] for q in reply["messages"][-1]["quick_replies"]] == did_it_help
+    assert reply["conversation"]["state"] == "bot"
+
+
+def test_an_ambiguous_question_offers_choices_and_a_choice_answers(service):
+    customer = Customer(service, "ru")
+    reply = customer.say("гарантия")
+    choices = reply["messages"][-1]["quick_replies"]
+    assert 2 <= len(choices) <= 3
+    chosen = customer.say(choices[0]["title"], choices[0]["payload"])
+    assert [q["title"] for q in chosen["messages"][-1]["quick_replies"]] == ["Да", "Нет"]
+    assert len(chosen["messages"]) == 2
+
+
+def test_two_unhelpful_answers_then_yes_to_a_person_queues_with_the_whole_story(service):
+    customer = Customer(service, "ru")
+    first = customer.say("где мой заказ?")
+    sorry = customer.press(first, "Нет")
+    assert "подробнее" in texts(sorry)
+    second = customer.say("как вернуть товар?")
+    offer = customer.press(second, "Нет")
+    assert "сотрудник" in texts(offer)
+    queued = customer.press(offer, "Да, позовите сотрудника")
+    assert queued["conversation"]["state"] == "queued"
+    assert queued["conversation"]["queue"]["position"] >= 1
+    assert "очереди" in texts(queued)
+    record = handoff(service, customer.id)
+    assert record["reason"] == "bot_could_not_help" and record["language"] == "ru"
+    answered = [a for a in record["articles"] if a["decision"] == "answer"]
+    assert len(answered) == 2 and answered[0]["article_id"] == "order-status-ru"
+    assert all(a["reaction"] == "did_not_help" and a["score"] > 0 for a in answered)
+    assert record["customer_words"] == ["где мой заказ?", "как вернуть товар?"]
+    assert all({"intent", "confidence"} <= set(i) for i in record["intents"])
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"), [("ru", "позовите оператора"), ("en", "I want a real person")]
+)
+def test_asking_for_a_person_queues_at_once(service, locale, text):
+    customer = Customer(service, locale)
+    reply = customer.say(text)
+    assert reply["conversation"]["state"] == "queued"
+    assert reply["messages"][-1]["sender"] == "system"
+    assert handoff(service, customer.id)["reason"] == "customer_asked"
+
+
+def test_an_angry_customer_is_queued_with_high_priority(service):
+    customer = Customer(service, "en")
+    reply = customer.say("This is ridiculous, I've been waiting three weeks, worst service ever!!!")
+    assert reply["conversation"]["state"] == "queued"
+    record = handoff(service, customer.id)
+    assert (record["reason"], record["priority"]) == ("angry", "high")
+
+
+@pytest.mark.parametrize("text", ["what's the weather in Paris tomorrow?", "расскажи анекдот"])
+def test_out_of_scope_gets_no_wrong_answer(service, text):
+    reply = Customer(service, "en").say(text)
+    assert reply["conversation"]["state"] == "bot"
+    assert not any(m.get("quick_replies") for m in reply["messages"])  # no "did this help?"
+
+
+def test_after_the_handoff_messages_never_reach_rasa(service):
+    customer = Customer(service, "en")
+    customer.say("I want to talk to a human")
+    tracker = httpx.get(f"{service.rasa_url}/conversations/{customer.id}/tracker").json()
+    seen = [e for e in tracker["events"] if e["event"] == "user"]
+    reply = customer.say("hello? are you there?")
+    assert reply["messages"] == [] and reply["conversation"]["state"] == "queued"
+    tracker = httpx.get(f"{service.rasa_url}/conversations/{customer.id}/tracker").json()
+    assert [e for e in tracker["events"] if e["event"] == "user"] == seen
+    history = customer.http.get(
+        f"/api/conversations/{customer.id}/messages", headers=customer.headers
+    )
+    assert history.json()["messages"][-1]["text"] == "hello? are you there?"
+
+
+def test_tokens_lengths_and_repeats(service):
+    customer, other = Customer(service, "en"), Customer(service, "en")
+    url = f"/api/conversations/{customer.id}/messages"
+    assert customer.http.post(url, json={"text": "hi"}).status_code == 401
+    assert customer.http.post(url, json={"text": "hi"}, headers=other.headers).status_code == 403
+    assert customer.http.get(url, headers=other.headers).status_code == 403
+    assert customer.http.post(url, json={"text": ""}, headers=customer.headers).status_code == 422
+    assert (
+        customer.http.post(url, json={"text": "x" * 4001}, headers=customer.headers).status_code
+        == 422
+    )
+    body = {"text": "where is my order?", "client_message_id": "once"}
+    first = customer.http.post(url, json=body, headers=customer.headers).json()
+    again = customer.http.post(url, json=body, headers=customer.headers).json()
+    assert again["messages"] == first["messages"]
+    history = customer.http.get(url, headers=customer.headers).json()["messages"]
+    assert [m["text"] for m in history].count("where is my order?") == 1
