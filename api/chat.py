@@ -4,9 +4,18 @@ Each conversation has its own customer token (``Authorization: Bearer``), given 
 and stored only as a hash: it opens that conversation and nothing else.
 """
 
+import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from pydantic import BaseModel, Field
 
 from escalation import Conversation, NotFound
@@ -95,3 +104,28 @@ async def read(request: Request, conversation_id: Authorised) -> dict:
 @router.get("/{conversation_id}/messages")
 async def history(request: Request, conversation_id: Authorised, after: int = 0) -> dict:
     return {"messages": [m.to_json() for m in _store(request).messages(conversation_id, after)]}
+
+
+@router.websocket("/{conversation_id}/stream")
+async def stream(websocket: WebSocket, conversation_id: str, token: str = "") -> None:
+    """Live events: ``message``, ``typing`` and ``state``. After (re)connecting, read the history
+    with ``?after=<last seq>`` to catch up on anything sent meanwhile."""
+    store: ConversationStore = websocket.app.state.conversations
+    if not store.token_matches(conversation_id, token):
+        await websocket.close(code=1008, reason="this token does not open this conversation")
+        return
+    await websocket.accept()
+    async with websocket.app.state.service.live.watch(conversation_id) as events:
+
+        async def forward() -> None:
+            while True:
+                await websocket.send_json(await events.get())
+
+        sender = asyncio.create_task(forward())
+        try:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass  # the customer's own typing indicator will be read here (agent console)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            sender.cancel()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from escalation.bot import BotUnavailable, RasaClient
+from escalation.live import LiveEvents
 from escalation.models import Conversation, Message, Sender, State
 from escalation.store import ConversationStore
 from escalation.texts import text as system_text
@@ -27,9 +28,10 @@ class Outcome:
 
 
 class ConversationService:
-    def __init__(self, store: ConversationStore, bot: RasaClient):
+    def __init__(self, store: ConversationStore, bot: RasaClient, live: LiveEvents):
         self.store = store
         self.bot = bot
+        self.live = live
 
     async def receive(
         self,
@@ -50,10 +52,21 @@ class ConversationService:
         )
         if not created:
             return Outcome(self._replies_to(message), self.store.get(conversation_id))
+        self._published(message)
         if conversation.state != State.BOT:  # a person has it, or will: the bot stays silent
             return Outcome([], conversation)
-        replies = await self._ask_bot(conversation, payload or text, language)
+        self.live.publish(conversation_id, {"type": "typing", "sender": "bot", "typing": True})
+        try:
+            replies = await self._ask_bot(conversation, payload or text, language)
+        finally:
+            self.live.publish(conversation_id, {"type": "typing", "sender": "bot", "typing": False})
         return Outcome(replies, self.store.get(conversation_id))
+
+    def _published(self, message: Message) -> Message:
+        self.live.publish(
+            message.conversation_id, {"type": "message", "message": message.to_json()}
+        )
+        return message
 
     async def _ask_bot(self, conversation: Conversation, text: str, language: str) -> list[Message]:
         metadata = {
@@ -97,16 +110,18 @@ class ConversationService:
         message, _ = self.store.add_message(
             conversation_id, Sender.BOT, text, quick_replies=quick_replies, metadata=metadata
         )
-        return message
+        return self._published(message)
 
     def _queue(self, conversation: Conversation, handoff: dict[str, Any], notice: str) -> Message:
         self.store.transition(conversation.id, State.QUEUED, {"handoff": handoff})
         position = self.store.queue_position(conversation.id)
+        state = {"state": State.QUEUED.value, "queue": {"position": position}}
+        self.live.publish(conversation.id, {"type": "state", "conversation": state})
         language = handoff.get("language") or conversation.locale
         message, _ = self.store.add_message(
             conversation.id, Sender.SYSTEM, system_text(notice, language, position=position)
         )
-        return message
+        return self._published(message)
 
     def _language(self, text: str, conversation: Conversation) -> str:
         """The language of this message; a word or two ("ok", "1") keeps the one before."""

@@ -1,9 +1,12 @@
 """The web chat end to end: a real Rasa server and action server, the API, the demo base."""
 
+import json
 import uuid
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from escalation import SqliteConversationStore, State
 from tests.servers import Service
@@ -163,3 +166,20 @@ def test_tokens_lengths_and_repeats(service):
     assert again["messages"] == first["messages"]
     history = customer.http.get(url, headers=customer.headers).json()["messages"]
     assert [m["text"] for m in history].count("where is my order?") == 1
+
+
+def test_the_stream_carries_messages_typing_and_state_live(service):
+    customer = Customer(service, "en")
+    stream = service.url.replace("http", "ws") + f"/api/conversations/{customer.id}/stream"
+    with pytest.raises(InvalidStatus):
+        connect(f"{stream}?token=wrong").recv(timeout=5)
+    token = customer.headers["Authorization"].removeprefix("Bearer ")
+    with connect(f"{stream}?token={token}") as live:
+        customer.say("I want a real person")
+        events = []
+        while not any(e["type"] == "state" for e in events):
+            events.append(json.loads(live.recv(timeout=30)))
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "message" and events[0]["message"]["text"] == "I want a real person"
+    assert "typing" in kinds
+    assert events[-1]["conversation"]["state"] == "queued"
