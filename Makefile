@@ -18,6 +18,8 @@ test: $(STAMP) bot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	cd bot && ../$(RASA_VENV)/bin/rasa test --stories tests --model models/helpdesk.tar.gz \
+		--fail-on-prediction-errors --out results
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
