@@ -17,9 +17,9 @@ run: $(STAMP) bot
 test: $(STAMP) bot
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
 	cd bot && ../$(RASA_VENV)/bin/rasa test --stories tests --model models/helpdesk.tar.gz \
 		--fail-on-prediction-errors --out results
+	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
