@@ -1,7 +1,10 @@
-"""When the bot cannot be reached, the customer still hears back and reaches a person."""
+"""When the bot cannot answer (down, slow, erroring), the customer still hears back in their
+language, reaches a person, and nothing they wrote is lost."""
 
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -10,20 +13,40 @@ from escalation import SqliteConversationStore
 from tests.servers import BIN, Service, free_port
 
 
-@pytest.fixture(scope="module")
-def api_without_bot(tmp_path_factory):
-    """The API alone, its Rasa port pointing at nothing."""
-    folder = tmp_path_factory.mktemp("faults")
-    service = Service(folder, HELPDESK_RASA_PORT=str(free_port()), HELPDESK_RASA_TIMEOUT="2")
+class BrokenRasa(BaseHTTPRequestHandler):
+    """A stand-in for a Rasa server in trouble: it answers too slowly, or with an error."""
+
+    slow = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.slow:
+            time.sleep(3)
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def broken_rasa(slow: bool) -> ThreadingHTTPServer:
+    handler = type("Handler", (BrokenRasa,), {"slow": slow})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module", params=["down", "slow", "erroring"])
+def api_with_broken_bot(request, tmp_path_factory):
+    """The API alone, its Rasa port pointing at nothing, at a slow server or a failing one."""
+    stand_in = None if request.param == "down" else broken_rasa(slow=request.param == "slow")
+    port = stand_in.server_address[1] if stand_in else free_port()
+    folder = tmp_path_factory.mktemp(request.param)
+    service = Service(folder, HELPDESK_RASA_PORT=str(port), HELPDESK_RASA_TIMEOUT="1")
     command = [
-        BIN / "python",
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:create_app",
-        "--port",
-        str(service.ports["api"]),
-    ]
+        BIN / "python", "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--port", str(service.ports["api"]),
+    ]  # fmt: skip
     with (folder / "api.log").open("w") as log:
         process = subprocess.Popen(command, env=service.env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -33,25 +56,30 @@ def api_without_bot(tmp_path_factory):
             break
         except httpx.TransportError:
             time.sleep(0.2)
-    yield service
+    yield service, folder / "api.log"
     process.terminate()
     process.wait(timeout=30)
+    if stand_in:
+        stand_in.shutdown()
 
 
 @pytest.mark.parametrize(
     ("locale", "text", "expected"),
     [("ru", "где мой заказ?", "сотрудник"), ("en", "where is my order?", "person")],
 )
-def test_bot_down_queues_for_a_person_and_loses_nothing(api_without_bot, locale, text, expected):
-    http = httpx.Client(base_url=api_without_bot.url, timeout=30)
+def test_the_customer_is_told_and_queued_and_nothing_is_lost(
+    api_with_broken_bot, locale, text, expected
+):
+    service, log = api_with_broken_bot
+    http = httpx.Client(base_url=service.url, timeout=30)
     created = http.post("/api/conversations", json={"channel": "web", "locale": locale}).json()
     headers = {"Authorization": f"Bearer {created['customer_token']}"}
     url = f"/api/conversations/{created['conversation_id']}/messages"
     reply = http.post(url, json={"text": text}, headers=headers).json()
     assert reply["conversation"]["state"] == "queued"
-    assert expected in reply["messages"][0]["text"] and reply["messages"][0]["sender"] == "system"
-    history = http.get(url, headers=headers).json()["messages"]
-    assert history[0]["text"] == text
-    store = SqliteConversationStore(api_without_bot.db)
+    assert reply["messages"][0]["sender"] == "system" and expected in reply["messages"][0]["text"]
+    assert http.get(url, headers=headers).json()["messages"][0]["text"] == text
+    store = SqliteConversationStore(service.db)
     [queued] = [e for e in store.events(created["conversation_id"]) if e.data.get("to") == "queued"]
     assert queued.data["handoff"]["reason"] == "bot_unavailable"
+    assert created["conversation_id"] in log.read_text()  # the error is logged with the id
