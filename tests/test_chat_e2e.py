@@ -80,11 +80,16 @@ def test_a_faq_question_is_answered_from_the_knowledge_base(
 def test_an_ambiguous_question_offers_choices_and_a_choice_answers(service):
     customer = Customer(service, "ru")
     reply = customer.say("гарантия")
-    choices = reply["messages"][-1]["quick_replies"]
-    assert 2 <= len(choices) <= 3
+    *choices, none_of_these = reply["messages"][-1]["quick_replies"]
+    assert 2 <= len(choices) <= 3 and none_of_these["title"] == "Ничего из этого"
     chosen = customer.say(choices[0]["title"], choices[0]["payload"])
     assert [q["title"] for q in chosen["messages"][-1]["quick_replies"]] == ["Да", "Нет"]
     assert len(chosen["messages"]) == 2
+    article_id = json.loads(choices[0]["payload"].removeprefix("/choose_article"))["article_id"]
+    customer.say("позовите оператора")
+    [offered, answered] = [a for a in handoff(service, customer.id)["articles"]][-2:]
+    assert offered["decision"] == "clarify" and offered["reaction"] == f"chose {article_id}"
+    assert answered["article_id"] == article_id and answered["score"] is not None
 
 
 def test_two_unhelpful_answers_then_yes_to_a_person_queues_with_the_whole_story(service):

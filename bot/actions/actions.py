@@ -36,7 +36,7 @@ class AnswerQuestion(Action):
         chosen = next(tracker.get_latest_entity_values("article_id"), None)
         try:
             if chosen:
-                return self._answer(dispatcher, tracker, knowledge.article(chosen), score=None, query=text)
+                return self._chosen(dispatcher, tracker, knowledge.article(chosen))
             result = knowledge.search(text)
         except knowledge.KnowledgeUnavailable:
             return hand_over(dispatcher, tracker, "knowledge_unavailable")
@@ -47,7 +47,18 @@ class AnswerQuestion(Action):
             return self._clarify(dispatcher, tracker, result, text)
         return failed(dispatcher, tracker, {"query": text, "decision": "fallback"}, "utter_rephrase")
 
-    def _answer(self, dispatcher, tracker, article: dict, score, query: str) -> Events:
+    def _chosen(self, dispatcher, tracker, article: dict) -> Events:
+        """The customer picked one of the offered questions: note it, then answer it."""
+        history = attempts(tracker)
+        offered = history[-1] if history and history[-1]["decision"] == "clarify" else None
+        if offered:
+            history[-1] = {**offered, "reaction": f"chose {article['id']}"}
+        candidates = offered["candidates"] if offered else []
+        score = next((c["score"] for c in candidates if c["article_id"] == article["id"]), None)
+        query = offered["query"] if offered else article["question"]
+        return self._answer(dispatcher, tracker, article, score, query, history)
+
+    def _answer(self, dispatcher, tracker, article: dict, score, query: str, history=None) -> Events:
         # as data, not text: Rasa's REST channel would split a Markdown answer at blank lines
         dispatcher.utter_message(json_message={"answer": {"article_id": article["id"], "text": article["answer"]}})
         dispatcher.utter_message(response="utter_did_it_help")
@@ -55,7 +66,8 @@ class AnswerQuestion(Action):
             "query": query, "decision": "answer", "article_id": article["id"],
             "question": article["question"], "score": score, "reaction": None,
         }  # fmt: skip
-        return [SlotSet("attempts", [*attempts(tracker), attempt]), SlotSet("awaiting", "feedback")]
+        history = attempts(tracker) if history is None else history
+        return [SlotSet("attempts", [*history, attempt]), SlotSet("awaiting", "feedback")]
 
     def _clarify(self, dispatcher, tracker, result: dict, query: str) -> Events:
         hits = result["hits"][:3]
@@ -63,6 +75,8 @@ class AnswerQuestion(Action):
             {"title": h["question"], "payload": f'/choose_article{{"article_id": "{h["id"]}"}}'}
             for h in hits
         ]
+        none_of_these = "Ничего из этого" if tracker.get_slot("language") == "ru" else "None of these"
+        buttons.append({"title": none_of_these, "payload": "/deny"})
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
         attempt = {
             "query": query, "decision": "clarify", "reaction": None,
