@@ -1,6 +1,7 @@
 """Which language a customer writes in, including Russian typed in Latin letters.
 
-Script decides most cases: Cyrillic is Russian. Latin text is English unless its words are far
+Script decides most cases: any Cyrillic word makes a message Russian (Russian customers mix in
+Latin product names and codes; English-speaking ones do not type Cyrillic). Latin text is English unless its words are far
 more common as transliterated Russian ("gde moy zakaz") than as English; word frequencies come
 from ``wordfreq``, which ships its tables, so this costs microseconds and no model.
 """
@@ -13,6 +14,7 @@ from wordfreq import zipf_frequency
 
 _WORD = re.compile(r"[^\W\d_]+")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_CYRILLIC_WORD = re.compile(r"[а-яё]{2,}", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 TRANSLIT_MARGIN = 1.0  # mean Zipf points by which Russian must beat English
 
@@ -33,7 +35,7 @@ def detect(text: str) -> DetectedLanguage:
     latin = len(_LATIN.findall(text))
     if cyrillic == 0 and latin == 0:
         return DetectedLanguage("unknown", text)
-    if cyrillic >= latin:
+    if cyrillic >= latin or _CYRILLIC_WORD.search(text):
         return DetectedLanguage("ru", text)
     words = [w.lower() for w in _WORD.findall(text) if _LATIN.match(w)]
     if not words:
