@@ -1,9 +1,10 @@
 """Which language a customer writes in, including Russian typed in Latin letters.
 
 Script decides most cases: any Cyrillic word makes a message Russian (Russian customers mix in
-Latin product names and codes; English-speaking ones do not type Cyrillic). Latin text is English unless its words are far
-more common as transliterated Russian ("gde moy zakaz") than as English; word frequencies come
-from ``wordfreq``, which ships its tables, so this costs microseconds and no model.
+Latin product names and codes; English-speaking ones do not type Cyrillic). Latin text is
+English unless its words are far more common as transliterated Russian ("gde moy zakaz") than
+as English; word frequencies come from ``wordfreq``, which ships its tables, so this costs
+microseconds and no model.
 """
 
 import re
