@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 BIN = Path(sys.executable).parent
 
 
@@ -14,6 +16,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, f"the server exited with {process.returncode}"
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def start_api(port: int, env: dict, log: Path) -> subprocess.Popen:
+    """The API alone (no Rasa), as uvicorn would run it behind a process manager."""
+    command = [
+        BIN / "python",
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.app:create_app",
+        "--port",
+        str(port),
+    ]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)
+    return process
 
 
 class Service:

@@ -1,22 +1,13 @@
 """The knowledge-base HTTP API, served by a real server on loopback."""
 
 import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.factories import article, write_jsonl
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import BIN, free_port, start_api
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +31,12 @@ def api(tmp_path_factory):
             phrasings=["часы работы", "во сколько открываетесь"],
         ),
     ]
-    bin_dir = Path(sys.executable).parent
     source = write_jsonl(folder / "kb.jsonl", records)
-    command = [bin_dir / "helpdesk", "kb", "import", source, "--db", db]
+    command = [BIN / "helpdesk", "kb", "import", source, "--db", db]
     subprocess.run(command, check=True, capture_output=True)
-    port = _free_port()
-    env = os.environ | {"HELPDESK_DB": str(db)}
-    server = subprocess.Popen(
-        [bin_dir / "helpdesk", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    port = free_port()
+    server = start_api(port, os.environ | {"HELPDESK_DB": str(db)}, folder / "api.log")
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/openapi.json", timeout=1)
-            break
-        except httpx.TransportError:
-            assert server.poll() is None, server.stderr.read().decode()
-            time.sleep(0.2)
     yield httpx.Client(base_url=base, timeout=10)
     server.terminate()
     server.wait(timeout=10)

@@ -1,7 +1,6 @@
 """When the bot cannot answer (down, slow, erroring), the customer still hears back in their
 language, reaches a person, and nothing they wrote is lost."""
 
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from escalation import SqliteConversationStore
-from tests.servers import BIN, Service, free_port
+from tests.servers import Service, free_port, start_api
 
 
 class BrokenRasa(BaseHTTPRequestHandler):
@@ -43,19 +42,7 @@ def api_with_broken_bot(request, tmp_path_factory):
     port = stand_in.server_address[1] if stand_in else free_port()
     folder = tmp_path_factory.mktemp(request.param)
     service = Service(folder, HELPDESK_RASA_PORT=str(port), HELPDESK_RASA_TIMEOUT="1")
-    command = [
-        BIN / "python", "-m", "uvicorn", "--factory", "api.app:create_app",
-        "--port", str(service.ports["api"]),
-    ]  # fmt: skip
-    with (folder / "api.log").open("w") as log:
-        process = subprocess.Popen(command, env=service.env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{service.url}/openapi.json", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.2)
+    process = start_api(service.ports["api"], service.env, folder / "api.log")
     yield service, folder / "api.log"
     process.terminate()
     process.wait(timeout=30)
