@@ -128,9 +128,9 @@ class ConversationService:
         detected = detect_language(text)
         if detected.lang in ("ru", "en") and (len(text.split()) >= 3 or detected.lang == "ru"):
             return detected.lang
-        earlier = [m for m in self.store.messages(conversation.id) if m.sender == Sender.CUSTOMER]
+        earlier = self.store.last_message(conversation.id, Sender.CUSTOMER)
         return (
-            earlier[-1].metadata.get("language", conversation.locale)
+            earlier.metadata.get("language", conversation.locale)
             if earlier
             else conversation.locale
         )

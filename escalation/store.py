@@ -49,6 +49,7 @@ class ConversationStore(Protocol):
         metadata: dict[str, Any] | None = None,
     ) -> tuple[Message, bool]: ...
     def messages(self, conversation_id: str, after: int = 0) -> list[Message]: ...
+    def last_message(self, conversation_id: str, sender: Sender) -> Message | None: ...
     def transition(
         self, conversation_id: str, to: State, data: dict[str, Any] | None = None
     ) -> Conversation: ...
@@ -247,6 +248,15 @@ class SqliteConversationStore:
                 [conversation_id, after],
             ).fetchall()
             return [self._message(self.db.conn, i) for (i,) in ids]
+
+    def last_message(self, conversation_id: str, sender: Sender) -> Message | None:
+        with self._lock:
+            row = self.db.execute(
+                "select id from messages where conversation_id = ? and sender = ? "
+                "order by seq desc limit 1",
+                [conversation_id, Sender(sender)],
+            ).fetchone()
+            return self._message(self.db.conn, row[0]) if row else None
 
     def _message(self, conn: sqlite3.Connection, message_id: int) -> Message:
         row = conn.execute(

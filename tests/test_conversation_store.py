@@ -36,6 +36,8 @@ def test_messages_are_numbered_per_conversation_and_read_after_a_seq(store):
         quick_replies=[{"title": "Yes", "payload": "/affirm"}],
     )
     assert [m.seq for m in store.messages(first.id)] == [1, 2]
+    assert store.last_message(first.id, Sender.CUSTOMER).text == "hello"
+    assert store.last_message(first.id, Sender.AGENT) is None
     assert [m.seq for m in store.messages(second.id)] == [1]
     assert store.messages(first.id, after=1) == [reply]
     assert reply.to_json()["quick_replies"] == [{"title": "Yes", "payload": "/affirm"}]
