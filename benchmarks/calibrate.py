@@ -35,13 +35,11 @@ def collect(settings: Settings):
                 [ds.DEMO] if base is None else [ds.write_base(Path(folder) / "base.jsonl", base)]
             )
             kb.import_paths(paths, progress=False)
-            searcher = kb._current_searcher()
-            rankings = searcher.rank([text for text, _ in cases])
             group_of = kb.store.groups_by_article()
-            for (_, ranking), (_, expected) in zip(rankings, cases, strict=True):
-                top = searcher.group_names[ranking.groups[0]]
+            ranked = kb.ranking_features([text for text, _ in cases])
+            for (top, features), (_, expected) in zip(ranked, cases, strict=True):
                 expected = group_of.get(expected, expected)
-                rows.append(ranking.features.vector())
+                rows.append(features.vector())
                 labels.append(expected is not None and top == expected)
                 in_scope.append(expected is not None)
                 names.append(name)

@@ -4,6 +4,7 @@ import threading
 from pathlib import Path
 
 from helpdesk.settings import Settings
+from knowledge.confidence import Features
 from knowledge.embeddings import Encoder, load_encoder
 from knowledge.evaluation import Evaluation
 from knowledge.importer import ImportReport, import_paths
@@ -47,6 +48,14 @@ class KnowledgeBase:
     def search_many(self, texts: list[str]) -> list[SearchResult]:
         """One result per text, in order; an invalid text gets a fallback result with its error."""
         return self._current_searcher().search_many(texts)
+
+    def ranking_features(self, texts: list[str]) -> list[tuple[str | None, Features | None]]:
+        """The top group and the calibration features of each text (``benchmarks/calibrate``)."""
+        searcher = self._current_searcher()
+        return [
+            (searcher.group_names[r.groups[0]], r.features) if r else (None, None)
+            for _, r in searcher.rank(texts)
+        ]
 
     def evaluate(self, cases: list[tuple[str, str | None]]) -> dict[str, dict]:
         results = self.search_many([text for text, _ in cases])

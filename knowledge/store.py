@@ -29,9 +29,7 @@ def text_hash(text: str) -> str:
 class PhrasingRows:
     """Every published phrasing with what search needs in memory, aligned row by row."""
 
-    article_ids: list[str]
     groups: list[str]
-    langs: list[str]
     texts: list[str]
     vectors: np.ndarray
 
@@ -154,17 +152,15 @@ class KnowledgeStore:
 
     def phrasing_rows(self, dimension: int) -> PhrasingRows:
         rows = self.db.execute(
-            """select p.article_id, a.group_id, a.lang, p.text, e.vector from phrasings p
+            """select a.group_id, p.text, e.vector from phrasings p
                join articles a on a.id = p.article_id
                join embeddings e on e.text_hash = p.text_hash
                where a.published = 1 order by p.id"""
         ).fetchall()
-        vectors = np.frombuffer(b"".join(r[4] for r in rows), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
         return PhrasingRows(
-            article_ids=[r[0] for r in rows],
-            groups=[r[1] for r in rows],
-            langs=[r[2] for r in rows],
-            texts=[r[3] for r in rows],
+            groups=[r[0] for r in rows],
+            texts=[r[1] for r in rows],
             vectors=vectors.reshape(len(rows), dimension),
         )
 
