@@ -18,9 +18,9 @@ from fastapi import (
 )
 from pydantic import BaseModel, Field
 
-from escalation import Conversation, NotFound
+from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
+from escalation.live import customer_topic
 from escalation.service import ConversationService
-from escalation.store import ConversationStore
 
 router = APIRouter(prefix="/api/conversations", tags=["chat"])
 MAX_TEXT = 4000
@@ -60,16 +60,22 @@ def authorised(
 Authorised = Annotated[str, Depends(authorised)]
 
 
-def conversation_json(store: ConversationStore, conversation: Conversation) -> dict:
+def _desk(request: Request) -> Desk:
+    return request.app.state.desk
+
+
+def conversation_json(desk: Desk, conversation: Conversation) -> dict:
+    """What the customer may know: the state, their place in the queue, who is answering."""
     result = {
         "id": conversation.id,
         "state": conversation.state.value,
         "channel": conversation.channel,
         "locale": conversation.locale,
     }
-    position = store.queue_position(conversation.id)
-    if position is not None:
-        result["queue"] = {"position": position}
+    if conversation.state == State.QUEUED:
+        result["queue"] = desk.position(conversation)
+    if conversation.state == State.ASSIGNED and conversation.assignee_id:
+        result["agent"] = desk.agents.get(conversation.assignee_id).display_name
     return result
 
 
@@ -89,16 +95,21 @@ async def send(request: Request, conversation_id: Authorised, body: CustomerMess
         )
     except NotFound as error:
         raise HTTPException(404, "no such conversation") from error
-    return {
+    result = {
         "messages": [m.to_json() for m in outcome.messages],
-        "conversation": conversation_json(_store(request), outcome.conversation),
+        "conversation": conversation_json(_desk(request), outcome.conversation),
     }
+    if outcome.new_token:  # the old conversation was over: this message started a new one
+        result["continued_in"] = {
+            "conversation_id": outcome.conversation.id,
+            "customer_token": outcome.new_token,
+        }
+    return result
 
 
 @router.get("/{conversation_id}")
 async def read(request: Request, conversation_id: Authorised) -> dict:
-    store = _store(request)
-    return conversation_json(store, store.get(conversation_id))
+    return conversation_json(_desk(request), _store(request).get(conversation_id))
 
 
 @router.get("/{conversation_id}/messages")
@@ -108,24 +119,28 @@ async def history(request: Request, conversation_id: Authorised, after: int = 0)
 
 @router.websocket("/{conversation_id}/stream")
 async def stream(websocket: WebSocket, conversation_id: str, token: str = "") -> None:
-    """Live events: ``message``, ``typing`` and ``state``. After (re)connecting, read the history
-    with ``?after=<last seq>`` to catch up on anything sent meanwhile."""
+    """Live events: ``message``, ``typing``, ``state`` and ``queue``. After (re)connecting, read
+    the history with ``?after=<last seq>`` to catch up on anything sent meanwhile. The page sends
+    ``{"type": "typing", "typing": true|false}`` while the customer types."""
     store: ConversationStore = websocket.app.state.conversations
     if not store.token_matches(conversation_id, token):
         await websocket.close(code=1008, reason="this token does not open this conversation")
         return
     await websocket.accept()
-    async with websocket.app.state.service.live.watch(conversation_id) as events:
+    desk: Desk = websocket.app.state.desk
+    async with desk.live.listen(customer_topic(conversation_id)) as listener:
 
         async def forward() -> None:
             while True:
-                await websocket.send_json(await events.get())
+                await websocket.send_json(await listener.next())
 
         sender = asyncio.create_task(forward())
         try:
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass  # the customer's own typing indicator will be read here (agent console)
-        except WebSocketDisconnect:
+            while True:
+                event = await websocket.receive_json()
+                if isinstance(event, dict) and event.get("type") == "typing":
+                    desk.typing(conversation_id, Sender.CUSTOMER, bool(event.get("typing")))
+        except (WebSocketDisconnect, ValueError):
             pass
         finally:
             sender.cancel()

@@ -1,29 +1,53 @@
-"""Conversations, the handoff from the bot and, later, the human agent queue.
+"""Conversations, the handoff from the bot, the human agent queue and the agents who work it.
 
-Public surface: ``ConversationStore`` (the interface), ``SqliteConversationStore`` (the embedded
-implementation) and the records they return. A PostgreSQL implementation will sit beside the
-SQLite one behind the same interface.
+Public surface: ``Desk`` (the queue and agents at work), the stores and their interfaces,
+and the records they return. A PostgreSQL implementation will sit beside the SQLite one behind
+the same interfaces.
 """
 
+from escalation.agents import SqliteAgents, UsernameTaken
+from escalation.casework import SqliteCasework
+from escalation.desk import RESOLUTION_CODES, Desk
+from escalation.live import LiveEvents
 from escalation.models import (
+    Agent,
+    ClaimRefused,
     Conversation,
     Event,
     InvalidTransition,
     Message,
+    NotAllowed,
     NotFound,
+    Presence,
+    Priority,
+    Role,
     Sender,
     State,
 )
+from escalation.sqlite import SqliteDatabase
 from escalation.store import ConversationStore, SqliteConversationStore
 
 __all__ = [
+    "RESOLUTION_CODES",
+    "Agent",
+    "ClaimRefused",
     "Conversation",
     "ConversationStore",
+    "Desk",
     "Event",
     "InvalidTransition",
+    "LiveEvents",
     "Message",
+    "NotAllowed",
     "NotFound",
+    "Presence",
+    "Priority",
+    "Role",
     "Sender",
+    "SqliteAgents",
+    "SqliteCasework",
     "SqliteConversationStore",
+    "SqliteDatabase",
     "State",
+    "UsernameTaken",
 ]

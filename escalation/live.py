@@ -1,7 +1,9 @@
-"""Live events for whoever watches a conversation (the customer's chat, later agents' consoles).
+"""Live events for whoever watches: customers' chats and agents' consoles.
 
-In one process an asyncio queue per watcher is enough; with several API workers this hub is
-replaced by Redis pub/sub behind the same two methods.
+Topics: each conversation has a customer topic (what the customer may see) and a staff topic
+(all of that, plus internal notes and the customer's typing); ``queue`` tells consoles that the
+queue changed. In one process an asyncio queue per listener is enough; with several API workers
+this hub is replaced by Redis pub/sub behind the same methods.
 """
 
 import asyncio
@@ -10,27 +12,69 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-WATCHER_BACKLOG = 1000  # a watcher that falls this far behind is dropped, not the service
+LISTENER_BACKLOG = 1000  # a listener that falls this far behind is dropped, not the service
+QUEUE_TOPIC = "queue"
+
+
+def customer_topic(conversation_id: str) -> str:
+    return f"customer:{conversation_id}"
+
+
+def staff_topic(conversation_id: str) -> str:
+    return f"staff:{conversation_id}"
+
+
+class Listener:
+    """One watcher's inbox, following any number of topics."""
+
+    def __init__(self, hub: "LiveEvents"):
+        self._hub = hub
+        self.inbox: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
+        self.topics: set[str] = set()
+
+    def follow(self, topic: str) -> None:
+        self.topics.add(topic)
+        self._hub._listeners[topic].add(self)
+
+    def unfollow(self, topic: str) -> None:
+        self.topics.discard(topic)
+        listeners = self._hub._listeners.get(topic)
+        if listeners is not None:
+            listeners.discard(self)
+            if not listeners:
+                del self._hub._listeners[topic]
+
+    async def next(self) -> dict[str, Any]:
+        return await self.inbox.get()
 
 
 class LiveEvents:
     def __init__(self) -> None:
-        self._watchers: dict[str, set[asyncio.Queue]] = defaultdict(set)
+        self._listeners: dict[str, set[Listener]] = defaultdict(set)
 
-    def publish(self, conversation_id: str, event: dict[str, Any]) -> None:
-        for queue in list(self._watchers.get(conversation_id, ())):
+    def publish(self, topic: str, event: dict[str, Any]) -> None:
+        for listener in list(self._listeners.get(topic, ())):
             try:
-                queue.put_nowait(event)
+                listener.inbox.put_nowait(event)
             except asyncio.QueueFull:  # it reconnects and reads the history it missed
-                self._watchers[conversation_id].discard(queue)
+                listener.unfollow(topic)
+
+    def conversation(
+        self, conversation_id: str, event: dict[str, Any], staff_only: bool = False
+    ) -> None:
+        """An event about one conversation, to its staff and (unless ``staff_only``) customer."""
+        event = {**event, "conversation_id": conversation_id}
+        if not staff_only:
+            self.publish(customer_topic(conversation_id), event)
+        self.publish(staff_topic(conversation_id), event)
 
     @asynccontextmanager
-    async def watch(self, conversation_id: str) -> AsyncIterator[asyncio.Queue]:
-        queue: asyncio.Queue = asyncio.Queue(WATCHER_BACKLOG)
-        self._watchers[conversation_id].add(queue)
+    async def listen(self, *topics: str) -> AsyncIterator[Listener]:
+        listener = Listener(self)
+        for topic in topics:
+            listener.follow(topic)
         try:
-            yield queue
+            yield listener
         finally:
-            self._watchers[conversation_id].discard(queue)
-            if not self._watchers[conversation_id]:
-                del self._watchers[conversation_id]
+            for topic in list(listener.topics):
+                listener.unfollow(topic)

@@ -34,12 +34,38 @@ TRANSITIONS: dict[State, set[State]] = {
 }
 
 
+class Priority(StrEnum):
+    URGENT = "urgent"  # an angry VIP
+    HIGH = "high"  # angry, or a VIP
+    NORMAL = "normal"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Presence(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
 class NotFound(LookupError):
-    """No such conversation."""
+    """No such conversation (or agent, note, canned response...)."""
 
 
 class InvalidTransition(ValueError):
     """The conversation cannot go from its current state to the one asked for."""
+
+
+class ClaimRefused(RuntimeError):
+    """Someone else holds the conversation, or the agent has no free capacity."""
+
+
+class NotAllowed(PermissionError):
+    """The agent's role does not allow this (a voucher above their limit, say)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,45 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+    # set when the bot hands over; what the queue orders and measures by
+    language: str | None = None
+    priority: Priority = Priority.NORMAL
+    reason: str | None = None
+    tags: list[str] = field(default_factory=list)
+    team: str | None = None
+    assignee_id: str | None = None
+    queued_at: datetime | None = None
+    first_response_due: datetime | None = None
+    first_response_at: datetime | None = None
+    resolution_due: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_code: str | None = None
+    reply_later: bool = False
+    previous_id: str | None = None  # the conversation this one follows on from
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    presence: Presence
+    capacity: int
+    languages: list[str]
+    tags: list[str]
+    team: str | None
+    disabled: bool
+    load: int = 0  # conversations held now
+    last_assigned_at: str = ""  # for fairness between equally loaded agents
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "username": self.username, "display_name": self.display_name,
+            "role": self.role.value, "presence": self.presence.value, "capacity": self.capacity,
+            "load": self.load, "languages": self.languages, "tags": self.tags, "team": self.team,
+            "disabled": self.disabled,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,6 +142,8 @@ class Message:
         }
         if self.quick_replies:
             result["quick_replies"] = self.quick_replies
+        if self.sender == Sender.AGENT:
+            result["author"] = self.metadata.get("author")
         return result
 
 

@@ -1,21 +1,23 @@
-"""One customer message's path: stored -> the bot (or, once a person is involved, nobody here)
+"""One customer message's path: stored -> the bot, or the person who holds the conversation
 -> the replies stored -> returned for delivery on the customer's channel.
 
 The message is committed before anything else happens, so an acknowledged message is never
 lost; a repeated ``client_message_id`` returns what the first delivery produced and does not
-reach the bot twice. When the bot hands over, or cannot be reached, the conversation is queued
-with the bot's handoff record and the customer is told what happens next in their language.
+reach the bot twice. When the bot hands over, or cannot be reached, the desk queues the
+conversation with the bot's handoff record. A message soon after resolution reopens it to the
+same agent; a later one starts a new conversation with the bot, linked to the old.
 """
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
 
 from escalation.bot import BotUnavailable, RasaClient
+from escalation.desk import Desk
 from escalation.live import LiveEvents
 from escalation.models import Conversation, Message, Sender, State
+from escalation.sqlite import now
 from escalation.store import ConversationStore
-from escalation.texts import text as system_text
 from knowledge import detect_language
 
 log = logging.getLogger(__name__)
@@ -25,13 +27,23 @@ log = logging.getLogger(__name__)
 class Outcome:
     messages: list[Message]  # the replies this customer message produced
     conversation: Conversation
+    new_token: str | None = None  # set when the message started a new conversation
 
 
 class ConversationService:
-    def __init__(self, store: ConversationStore, bot: RasaClient, live: LiveEvents):
+    def __init__(
+        self,
+        store: ConversationStore,
+        bot: RasaClient,
+        live: LiveEvents,
+        desk: Desk,
+        reopen_window: timedelta,
+    ):
         self.store = store
         self.bot = bot
         self.live = live
+        self.desk = desk
+        self.reopen_window = reopen_window
 
     async def receive(
         self,
@@ -40,8 +52,10 @@ class ConversationService:
         client_message_id: str | None = None,
         payload: str | None = None,
     ) -> Outcome:
-        """``payload``: what a pressed quick reply means to the bot; ``text`` is what it said."""
+        """``payload``: what a pressed quick reply means; ``text`` is what it said."""
         conversation = self.store.get(conversation_id)
+        if self._over(conversation):
+            return await self._follow_on(conversation, text, client_message_id, payload)
         language = self._language(text, conversation)
         message, created = self.store.add_message(
             conversation_id,
@@ -53,73 +67,92 @@ class ConversationService:
         if not created:
             return Outcome(self._replies_to(message), self.store.get(conversation_id))
         self._published(message)
-        if conversation.state != State.BOT:  # a person has it, or will: the bot stays silent
-            return Outcome([], conversation)
-        self.live.publish(conversation_id, {"type": "typing", "sender": "bot", "typing": True})
-        try:
-            replies = await self._ask_bot(conversation, payload or text, language)
-        finally:
-            self.live.publish(conversation_id, {"type": "typing", "sender": "bot", "typing": False})
-        return Outcome(replies, self.store.get(conversation_id))
+        if conversation.state == State.BOT:
+            await self._ask_bot(conversation, payload or text, language)
+        elif conversation.state == State.RESOLVED:
+            self.desk.reopen(conversation)
+        elif conversation.state == State.QUEUED and payload == "/reply_later":
+            self.desk.reply_later(conversation)
+        elif conversation.state == State.QUEUED and payload == "/wait":
+            self.desk.keep_waiting(conversation)
+        # otherwise a person has it, or will: the bot stays silent
+        return Outcome(self._replies_to(message), self.store.get(conversation_id))
+
+    def _over(self, conversation: Conversation) -> bool:
+        """Closed, or resolved longer ago than the reopen window: the next message is new."""
+        if conversation.state == State.CLOSED:
+            return True
+        return (
+            conversation.state == State.RESOLVED
+            and conversation.resolved_at is not None
+            and now() - conversation.resolved_at > self.reopen_window
+        )
+
+    async def _follow_on(
+        self, old: Conversation, text: str, client_message_id: str | None, payload: str | None
+    ) -> Outcome:
+        """A new conversation with the bot for the same customer, linked to the old one. A
+        retried message finds the one it started (with a fresh token: the first was lost)."""
+        if old.state == State.RESOLVED:
+            self.store.transition(old.id, State.CLOSED, {"by": "new_message"})
+        successor = self.store.successor(old.id)
+        if successor is not None:
+            token = self.store.rotate_token(successor.id)
+        else:
+            successor, token = self.store.create_conversation(
+                old.channel, old.language or old.locale, old.customer_id, previous_id=old.id
+            )
+        outcome = await self.receive(successor.id, text, client_message_id, payload)
+        return Outcome(outcome.messages, outcome.conversation, new_token=token)
 
     def _published(self, message: Message) -> Message:
-        self.live.publish(
+        self.live.conversation(
             message.conversation_id, {"type": "message", "message": message.to_json()}
         )
         return message
 
-    async def _ask_bot(self, conversation: Conversation, text: str, language: str) -> list[Message]:
+    def _typing(self, conversation_id: str, typing: bool) -> None:
+        event = {"type": "typing", "sender": "bot", "typing": typing}
+        self.live.conversation(conversation_id, event)
+
+    async def _ask_bot(self, conversation: Conversation, text: str, language: str) -> None:
         metadata = {
             "channel": conversation.channel,
             "language": language,
             "customer": conversation.customer_id,
         }
+        self._typing(conversation.id, True)
         try:
             answers = await self.bot.send(conversation.id, text, metadata)
             if not answers:  # the bot always says something; silence means an action failed
                 raise BotUnavailable("no reply (the action server may be failing)")
         except BotUnavailable as error:
             log.error("bot unavailable for conversation %s: %s", conversation.id, error)
-            return [
-                self._queue(
-                    conversation,
-                    {"reason": "bot_unavailable", "language": language},
-                    "bot_unavailable",
-                )
-            ]
-        replies = []
+            handoff = {"reason": "bot_unavailable", "language": language}
+            self.desk.enqueue(conversation, handoff, "bot_unavailable")
+            return
+        finally:
+            self._typing(conversation.id, False)
         for answer in answers:
             custom = answer.get("custom") or {}
             if "handoff" in custom:
-                replies.append(self._queue(conversation, custom["handoff"], "queued"))
+                self.desk.enqueue(conversation, custom["handoff"], "queued")
             elif "answer" in custom:  # an article: its id is kept for the agent and the KPIs
                 article = custom["answer"]
                 metadata = {"article_id": article["article_id"]}
-                replies.append(self._bot_message(conversation.id, article["text"], [], metadata))
+                self._bot_message(conversation.id, article["text"], [], metadata)
             elif answer.get("text"):
                 buttons = [
                     {"title": b["title"], "payload": b["payload"]}
                     for b in answer.get("buttons") or []
                 ]
-                replies.append(self._bot_message(conversation.id, answer["text"], buttons, {}))
-        return replies
+                self._bot_message(conversation.id, answer["text"], buttons, {})
 
     def _bot_message(
         self, conversation_id: str, text: str, quick_replies: list, metadata: dict
     ) -> Message:
         message, _ = self.store.add_message(
             conversation_id, Sender.BOT, text, quick_replies=quick_replies, metadata=metadata
-        )
-        return self._published(message)
-
-    def _queue(self, conversation: Conversation, handoff: dict[str, Any], notice: str) -> Message:
-        self.store.transition(conversation.id, State.QUEUED, {"handoff": handoff})
-        position = self.store.queue_position(conversation.id)
-        state = {"state": State.QUEUED.value, "queue": {"position": position}}
-        self.live.publish(conversation.id, {"type": "state", "conversation": state})
-        language = handoff.get("language") or conversation.locale
-        message, _ = self.store.add_message(
-            conversation.id, Sender.SYSTEM, system_text(notice, language, position=position)
         )
         return self._published(message)
 

@@ -1,8 +1,8 @@
 """Where conversations live: an interface, and its embedded SQLite implementation.
 
-Every write is one ``BEGIN IMMEDIATE`` transaction, so several processes can share the file
-(SQLite serialises writers; readers are never blocked in WAL mode), a message is durable before
-the caller acknowledges it, and a state change and the event recording it commit together.
+Each method is one transaction (see ``escalation.sqlite``). State changes check ``TRANSITIONS``
+inside the transaction that makes them, so a late or repeated request can never move a
+conversation backwards, and a claim is atomic: of two agents claiming at once, one wins.
 """
 
 import hashlib
@@ -10,34 +10,47 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any, Protocol
-
-import sqlite_utils
 
 from escalation.models import (
     TRANSITIONS,
+    ClaimRefused,
     Conversation,
     Event,
     InvalidTransition,
     Message,
     NotFound,
+    Priority,
     Sender,
     State,
+)
+from escalation.sqlite import SqliteDatabase, now
+
+CONVERSATION_COLUMNS = (
+    "id, customer_id, channel, locale, state, created_at, updated_at, metadata, language, "
+    "priority, reason, tags, team, assignee_id, queued_at, first_response_due, "
+    "first_response_at, resolution_due, resolved_at, resolution_code, reply_later, previous_id"
+)
+MESSAGE_COLUMNS = (
+    "id, conversation_id, seq, sender, text, channel, quick_replies, metadata, "
+    "client_message_id, created_at"
 )
 
 
 class ConversationStore(Protocol):
     def create_conversation(
-        self, channel: str, locale: str, customer_id: str | None = None
+        self,
+        channel: str,
+        locale: str,
+        customer_id: str | None = None,
+        previous_id: str | None = None,
     ) -> tuple[Conversation, str]: ...
     def get(self, conversation_id: str) -> Conversation: ...
     def token_matches(self, conversation_id: str, token: str) -> bool: ...
+    def rotate_token(self, conversation_id: str) -> str: ...
+    def successor(self, conversation_id: str) -> Conversation | None: ...
     def add_message(
         self,
         conversation_id: str,
@@ -47,157 +60,305 @@ class ConversationStore(Protocol):
         client_message_id: str | None = None,
         quick_replies: list[dict[str, str]] | None = None,
         metadata: dict[str, Any] | None = None,
+        holder: str | None = None,
     ) -> tuple[Message, bool]: ...
     def messages(self, conversation_id: str, after: int = 0) -> list[Message]: ...
     def last_message(self, conversation_id: str, sender: Sender) -> Message | None: ...
     def transition(
-        self, conversation_id: str, to: State, data: dict[str, Any] | None = None
+        self,
+        conversation_id: str,
+        to: State,
+        data: dict[str, Any] | None = None,
+        columns: dict[str, Any] | None = None,
     ) -> Conversation: ...
-    def events(self, conversation_id: str) -> list[Event]: ...
+    def annotate(
+        self, conversation_id: str, columns: dict[str, Any], type: str, data: dict[str, Any]
+    ) -> Conversation: ...
+    def claim(self, conversation_id: str, agent_id: str, data: dict[str, Any]) -> Conversation: ...
+    def hand_to(
+        self, conversation_id: str, agent_id: str, data: dict[str, Any]
+    ) -> Conversation: ...
+    def events(self, conversation_id: str, type: str | None = None) -> list[Event]: ...
+    def record(self, conversation_id: str, type: str, data: dict[str, Any]) -> None: ...
+    def in_state(self, *states: State) -> list[Conversation]: ...
+    def held_by(self, agent_id: str) -> list[Conversation]: ...
+    def of_customer(self, customer_id: str) -> list[Conversation]: ...
     def queue_position(self, conversation_id: str) -> int | None: ...
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    def customer(self, customer_id: str) -> dict[str, Any]: ...
+    def update_customer(self, customer_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
+    def handling_times(self, limit: int) -> list[float]: ...
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _conversation(row: tuple) -> Conversation:
+    return Conversation(
+        id=row[0], customer_id=row[1], channel=row[2], locale=row[3], state=State(row[4]),
+        created_at=datetime.fromisoformat(row[5]), updated_at=datetime.fromisoformat(row[6]),
+        metadata=json.loads(row[7]), language=row[8], priority=Priority(row[9] or "normal"),
+        reason=row[10], tags=json.loads(row[11] or "[]"), team=row[12], assignee_id=row[13],
+        queued_at=_time(row[14]), first_response_due=_time(row[15]),
+        first_response_at=_time(row[16]), resolution_due=_time(row[17]),
+        resolved_at=_time(row[18]), resolution_code=row[19], reply_later=bool(row[20]),
+        previous_id=row[21],
+    )  # fmt: skip
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 class SqliteConversationStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit at the driver level: transactions are ours, explicit and IMMEDIATE
-        self.db = sqlite_utils.Database(
-            sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        )
-        self.db.enable_wal()
-        self._lock = threading.RLock()  # one connection shared by threads: one user at a time
-        self._create_schema()
-
-    def _create_schema(self) -> None:
-        db = self.db
-        db["customers"].create(
-            {"id": str, "created_at": str, "metadata": str}, pk="id", if_not_exists=True
-        )
-        db["conversations"].create(
-            {
-                "id": str, "customer_id": str, "channel": str, "locale": str, "state": str,
-                "token_hash": str, "created_at": str, "updated_at": str, "metadata": str,
-            },
-            pk="id", foreign_keys=[("customer_id", "customers", "id")], if_not_exists=True,
-        )  # fmt: skip
-        db["messages"].create(
-            {
-                "id": int, "conversation_id": str, "seq": int, "sender": str, "text": str,
-                "channel": str, "quick_replies": str, "metadata": str, "client_message_id": str,
-                "created_at": str,
-            },
-            pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True,
-        )  # fmt: skip
-        db["messages"].create_index(["conversation_id", "seq"], unique=True, if_not_exists=True)
-        db["messages"].create_index(
-            ["conversation_id", "client_message_id"], unique=True, if_not_exists=True
-        )
-        db["events"].create(
-            {"id": int, "conversation_id": str, "type": str, "data": str, "created_at": str},
-            pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True,
-        )  # fmt: skip
-        db["events"].create_index(["conversation_id"], if_not_exists=True)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def __init__(self, database: SqliteDatabase):
+        self.database = database
 
     # -- conversations ---------------------------------------------------------------------
     def create_conversation(
-        self, channel: str, locale: str, customer_id: str | None = None
+        self,
+        channel: str,
+        locale: str,
+        customer_id: str | None = None,
+        previous_id: str | None = None,
     ) -> tuple[Conversation, str]:
         """A new conversation with the bot, and the secret token that alone grants access to it."""
         token = secrets.token_urlsafe(32)
-        now = _now().isoformat()
+        created = now().isoformat()
         conversation_id = str(uuid.uuid4())
-        with self._write() as conn:
+        with self.database.write() as conn:
             if customer_id is None:
                 customer_id = str(uuid.uuid4())
                 conn.execute(
                     "insert into customers (id, created_at, metadata) values (?, ?, '{}')",
-                    [customer_id, now],
+                    [customer_id, created],
                 )
             conn.execute(
                 "insert into conversations (id, customer_id, channel, locale, state, token_hash, "
-                "created_at, updated_at, metadata) values (?, ?, ?, ?, ?, ?, ?, ?, '{}')",
+                "created_at, updated_at, metadata, previous_id) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)",
                 [conversation_id, customer_id, channel, locale, State.BOT,
-                 _token_hash(token), now, now],
+                 _token_hash(token), created, created, previous_id],
             )  # fmt: skip
             self._record(conn, conversation_id, "created", {"channel": channel, "locale": locale})
         return self.get(conversation_id), token
 
     def get(self, conversation_id: str) -> Conversation:
-        with self._lock:
-            row = self.db.execute(
-                "select id, customer_id, channel, locale, state, created_at, updated_at, metadata "
-                "from conversations where id = ?",
-                [conversation_id],
-            ).fetchone()
+        with self.database.read() as conn:
+            return self._get(conn, conversation_id)
+
+    def _get(self, conn: sqlite3.Connection, conversation_id: str) -> Conversation:
+        row = conn.execute(
+            f"select {CONVERSATION_COLUMNS} from conversations where id = ?", [conversation_id]
+        ).fetchone()
         if row is None:
             raise NotFound(conversation_id)
-        return Conversation(
-            id=row[0], customer_id=row[1], channel=row[2], locale=row[3], state=State(row[4]),
-            created_at=datetime.fromisoformat(row[5]), updated_at=datetime.fromisoformat(row[6]),
-            metadata=json.loads(row[7]),
-        )  # fmt: skip
+        return _conversation(row)
 
     def token_matches(self, conversation_id: str, token: str) -> bool:
-        with self._lock:
-            row = self.db.execute(
+        with self.database.read() as conn:
+            row = conn.execute(
                 "select token_hash from conversations where id = ?", [conversation_id]
             ).fetchone()
         return row is not None and hmac.compare_digest(row[0], _token_hash(token))
 
-    def transition(
-        self, conversation_id: str, to: State, data: dict[str, Any] | None = None
-    ) -> Conversation:
-        """Move to ``to`` and record it; refused unless ``TRANSITIONS`` allows it from now."""
-        with self._write() as conn:
+    def rotate_token(self, conversation_id: str) -> str:
+        """A new customer token for the conversation; the old one stops working."""
+        token = secrets.token_urlsafe(32)
+        with self.database.write() as conn:
+            self._get(conn, conversation_id)
+            self._set(conn, conversation_id, {"token_hash": _token_hash(token)})
+        return token
+
+    def successor(self, conversation_id: str) -> Conversation | None:
+        """The conversation started by a message to this one after it was over."""
+        with self.database.read() as conn:
             row = conn.execute(
-                "select state from conversations where id = ?", [conversation_id]
+                f"select {CONVERSATION_COLUMNS} from conversations where previous_id = ? "
+                "order by created_at limit 1",
+                [conversation_id],
             ).fetchone()
-            if row is None:
-                raise NotFound(conversation_id)
-            current = State(row[0])
-            if to not in TRANSITIONS[current]:
-                raise InvalidTransition(f"{conversation_id}: {current} -> {to} is not allowed")
+        return _conversation(row) if row else None
+
+    def transition(
+        self,
+        conversation_id: str,
+        to: State,
+        data: dict[str, Any] | None = None,
+        columns: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """Move to ``to``, set ``columns``, record it; refused unless ``TRANSITIONS`` allows it."""
+        with self.database.write() as conn:
+            current = self._get(conn, conversation_id)
+            self._move(conn, current, to, data or {}, columns or {})
+            return self._get(conn, conversation_id)
+
+    def annotate(
+        self, conversation_id: str, columns: dict[str, Any], type: str, data: dict[str, Any]
+    ) -> Conversation:
+        """Set ``columns`` without a change of state, and record an event of ``type``."""
+        with self.database.write() as conn:
+            self._get(conn, conversation_id)
+            self._set(conn, conversation_id, {**columns, "updated_at": now()})
+            self._record(conn, conversation_id, type, data)
+            return self._get(conn, conversation_id)
+
+    def _set(self, conn: sqlite3.Connection, conversation_id: str, columns: dict[str, Any]):
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        conn.execute(
+            f"update conversations set {assignments} where id = ?",
+            [*map(_column_value, columns.values()), conversation_id],
+        )
+
+    def claim(self, conversation_id: str, agent_id: str, data: dict[str, Any]) -> Conversation:
+        """Queued -> held by ``agent_id``, if it is still queued and the agent has room."""
+        with self.database.write() as conn:
+            current = self._get(conn, conversation_id)
+            if current.state == State.ASSIGNED and current.assignee_id == agent_id:
+                return current  # a repeated claim by the holder changes nothing
+            if current.state != State.QUEUED:
+                holder = self._holder_name(conn, current)
+                raise ClaimRefused(f"already taken by {holder}" if holder else current.state)
+            self._check_capacity(conn, agent_id)
+            self._move(conn, current, State.ASSIGNED, data, {"assignee_id": agent_id})
             conn.execute(
-                "update conversations set state = ?, updated_at = ? where id = ?",
-                [to, _now().isoformat(), conversation_id],
+                "update agents set last_assigned_at = ? where id = ?",
+                [now().isoformat(), agent_id],
             )
-            change = {"from": current, "to": to, **(data or {})}
-            self._record(conn, conversation_id, "state", change)
-        return self.get(conversation_id)
+            return self._get(conn, conversation_id)
+
+    def hand_to(self, conversation_id: str, agent_id: str, data: dict[str, Any]) -> Conversation:
+        """A held conversation to another agent (a transfer), if that agent has room."""
+        with self.database.write() as conn:
+            current = self._get(conn, conversation_id)
+            if current.state != State.ASSIGNED:
+                raise InvalidTransition(f"{conversation_id} is {current.state}, not held")
+            self._check_capacity(conn, agent_id)
+            self._set(conn, conversation_id, {"assignee_id": agent_id, "updated_at": now()})
+            self._record(conn, conversation_id, "transfer", {"to_agent": agent_id, **data})
+            return self._get(conn, conversation_id)
+
+    def _check_capacity(self, conn: sqlite3.Connection, agent_id: str) -> None:
+        row = conn.execute(
+            "select capacity, (select count(*) from conversations where assignee_id = agents.id "
+            "and state = ?) from agents where id = ? and not disabled",
+            [State.ASSIGNED, agent_id],
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"agent {agent_id}")
+        if row[1] >= row[0]:
+            raise ClaimRefused(f"at capacity ({row[1]} of {row[0]} conversations)")
+
+    def _holder_name(self, conn: sqlite3.Connection, conversation: Conversation) -> str | None:
+        if conversation.state != State.ASSIGNED or not conversation.assignee_id:
+            return None
+        row = conn.execute(
+            "select display_name from agents where id = ?", [conversation.assignee_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def _move(
+        self,
+        conn: sqlite3.Connection,
+        current: Conversation,
+        to: State,
+        data: dict[str, Any],
+        columns: dict[str, Any],
+    ) -> None:
+        if to not in TRANSITIONS[current.state]:
+            raise InvalidTransition(f"{current.id}: {current.state} -> {to} is not allowed")
+        self._set(conn, current.id, {**columns, "state": to, "updated_at": now()})
+        self._record(conn, current.id, "state", {"from": current.state, "to": to, **data})
+
+    def in_state(self, *states: State) -> list[Conversation]:
+        """Conversations in these states; queued ones in the order they will be served."""
+        marks = ", ".join("?" for _ in states)
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {CONVERSATION_COLUMNS} from conversations where state in ({marks}) "
+                "order by queue_key, queued_at, created_at",
+                list(states),
+            ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    def held_by(self, agent_id: str) -> list[Conversation]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {CONVERSATION_COLUMNS} from conversations "
+                "where assignee_id = ? and state = ? order by queued_at",
+                [agent_id, State.ASSIGNED],
+            ).fetchall()
+        return [_conversation(row) for row in rows]
+
+    def of_customer(self, customer_id: str) -> list[Conversation]:
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {CONVERSATION_COLUMNS} from conversations where customer_id = ? "
+                "order by created_at desc",
+                [customer_id],
+            ).fetchall()
+        return [_conversation(row) for row in rows]
 
     def queue_position(self, conversation_id: str) -> int | None:
-        """1 for the longest-waiting queued conversation; None when not queued."""
-        with self._lock:
-            row = self.db.execute(
-                "select state, updated_at from conversations where id = ?", [conversation_id]
+        """1 for the conversation served next; None when not queued."""
+        with self.database.read() as conn:
+            row = conn.execute(
+                "select state, queue_key, id from conversations where id = ?", [conversation_id]
             ).fetchone()
             if row is None or row[0] != State.QUEUED:
                 return None
-            (ahead,) = self.db.execute(
-                "select count(*) from conversations where state = ? and updated_at < ?",
-                [State.QUEUED, row[1]],
+            (ahead,) = conn.execute(
+                "select count(*) from conversations where state = ? "
+                "and (queue_key < ? or (queue_key = ? and id < ?))",
+                [State.QUEUED, row[1], row[1], row[2]],
             ).fetchone()
         return ahead + 1
+
+    def handling_times(self, limit: int) -> list[float]:
+        """Seconds from the first claim to resolution, of the latest resolved conversations."""
+        with self.database.read() as conn:
+            rows = conn.execute(
+                "select (julianday(c.resolved_at) - julianday(min(e.created_at))) * 86400 "
+                "from conversations c join events e on e.conversation_id = c.id "
+                "and e.type = 'state' and json_extract(e.data, '$.to') = 'assigned' "
+                "where c.resolved_at is not null group by c.id "
+                "order by c.resolved_at desc limit ?",
+                [limit],
+            ).fetchall()
+        return [row[0] for row in rows if row[0] is not None and row[0] >= 0]
+
+    # -- customers -------------------------------------------------------------------------
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        with self.database.read() as conn:
+            row = conn.execute(
+                "select id, created_at, metadata from customers where id = ?", [customer_id]
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"customer {customer_id}")
+        return {"id": row[0], "created_at": row[1], **json.loads(row[2])}
+
+    def update_customer(self, customer_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``metadata`` (e.g. ``{"vip": true}``) into what is known of the customer."""
+        with self.database.write() as conn:
+            row = conn.execute(
+                "select metadata from customers where id = ?", [customer_id]
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"customer {customer_id}")
+            merged = {**json.loads(row[0]), **metadata}
+            conn.execute(
+                "update customers set metadata = ? where id = ?",
+                [json.dumps(merged, ensure_ascii=False), customer_id],
+            )
+        return self.customer(customer_id)
 
     # -- messages --------------------------------------------------------------------------
     def add_message(
@@ -209,14 +370,15 @@ class SqliteConversationStore:
         client_message_id: str | None = None,
         quick_replies: list[dict[str, str]] | None = None,
         metadata: dict[str, Any] | None = None,
+        holder: str | None = None,
     ) -> tuple[Message, bool]:
-        """Store a message; ``(message, False)`` if this ``client_message_id`` was stored before."""
-        with self._write() as conn:
-            conversation = conn.execute(
-                "select channel from conversations where id = ?", [conversation_id]
-            ).fetchone()
-            if conversation is None:
-                raise NotFound(conversation_id)
+        """Store a message; ``(message, False)`` if this ``client_message_id`` was stored before.
+
+        ``holder``: only this agent may send, and only while they hold the conversation (checked
+        in the same transaction, so a transfer cannot slip between the check and the write).
+        """
+        with self.database.write() as conn:
+            conversation = self._get(conn, conversation_id)
             if client_message_id is not None:
                 existing = conn.execute(
                     "select id from messages where conversation_id = ? and client_message_id = ?",
@@ -224,59 +386,69 @@ class SqliteConversationStore:
                 ).fetchone()
                 if existing is not None:
                     return self._message(conn, existing[0]), False
+            if holder is not None:
+                self._check_holder(conn, conversation, holder)
             (seq,) = conn.execute(
                 "select coalesce(max(seq), 0) + 1 from messages where conversation_id = ?",
                 [conversation_id],
             ).fetchone()
-            channel = (metadata or {}).get("channel", conversation[0])
+            channel = (metadata or {}).get("channel", conversation.channel)
+            created = now().isoformat()
             cursor = conn.execute(
-                "insert into messages (conversation_id, seq, sender, text, channel, quick_replies, "
-                "metadata, client_message_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into messages ({MESSAGE_COLUMNS.removeprefix('id, ')}) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     conversation_id, seq, Sender(sender), text, channel,
                     json.dumps(quick_replies or [], ensure_ascii=False),
-                    json.dumps(metadata or {}, ensure_ascii=False), client_message_id,
-                    _now().isoformat(),
+                    json.dumps(metadata or {}, ensure_ascii=False), client_message_id, created,
                 ],
             )  # fmt: skip
+            if sender == Sender.AGENT and conversation.first_response_at is None:
+                conn.execute(
+                    "update conversations set first_response_at = ? where id = ?",
+                    [created, conversation_id],
+                )
             return self._message(conn, cursor.lastrowid), True
 
+    def _check_holder(self, conn: sqlite3.Connection, conversation: Conversation, agent: str):
+        if conversation.state == State.ASSIGNED and conversation.assignee_id == agent:
+            return
+        holder = self._holder_name(conn, conversation)
+        raise ClaimRefused(
+            f"held by {holder}" if holder else f"not held by you (it is {conversation.state})"
+        )
+
     def messages(self, conversation_id: str, after: int = 0) -> list[Message]:
-        with self._lock:
-            ids = self.db.execute(
-                "select id from messages where conversation_id = ? and seq > ? order by seq",
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {MESSAGE_COLUMNS} from messages where conversation_id = ? and seq > ? "
+                "order by seq",
                 [conversation_id, after],
             ).fetchall()
-            return [self._message(self.db.conn, i) for (i,) in ids]
+        return [_message(row) for row in rows]
 
     def last_message(self, conversation_id: str, sender: Sender) -> Message | None:
-        with self._lock:
-            row = self.db.execute(
-                "select id from messages where conversation_id = ? and sender = ? "
+        with self.database.read() as conn:
+            row = conn.execute(
+                f"select {MESSAGE_COLUMNS} from messages where conversation_id = ? and sender = ? "
                 "order by seq desc limit 1",
                 [conversation_id, Sender(sender)],
             ).fetchone()
-            return self._message(self.db.conn, row[0]) if row else None
+        return _message(row) if row else None
 
     def _message(self, conn: sqlite3.Connection, message_id: int) -> Message:
         row = conn.execute(
-            "select id, conversation_id, seq, sender, text, channel, quick_replies, metadata, "
-            "client_message_id, created_at from messages where id = ?",
-            [message_id],
+            f"select {MESSAGE_COLUMNS} from messages where id = ?", [message_id]
         ).fetchone()
-        return Message(
-            id=row[0], conversation_id=row[1], seq=row[2], sender=Sender(row[3]), text=row[4],
-            channel=row[5], quick_replies=json.loads(row[6]), metadata=json.loads(row[7]),
-            client_message_id=row[8], created_at=datetime.fromisoformat(row[9]),
-        )  # fmt: skip
+        return _message(row)
 
     # -- events ----------------------------------------------------------------------------
-    def events(self, conversation_id: str) -> list[Event]:
-        with self._lock:
-            rows = self.db.execute(
+    def events(self, conversation_id: str, type: str | None = None) -> list[Event]:
+        with self.database.read() as conn:
+            rows = conn.execute(
                 "select id, conversation_id, type, data, created_at from events "
-                "where conversation_id = ? order by id",
-                [conversation_id],
+                "where conversation_id = ? and (? is null or type = ?) order by id",
+                [conversation_id, type, type],
             ).fetchall()
         return [
             Event(id=r[0], conversation_id=r[1], type=r[2], data=json.loads(r[3]),
@@ -284,10 +456,23 @@ class SqliteConversationStore:
             for r in rows
         ]  # fmt: skip
 
+    def record(self, conversation_id: str, type: str, data: dict[str, Any]) -> None:
+        with self.database.write() as conn:
+            self._get(conn, conversation_id)
+            self._record(conn, conversation_id, type, data)
+
     def _record(
         self, conn: sqlite3.Connection, conversation_id: str, type: str, data: dict[str, Any]
     ) -> None:
         conn.execute(
             "insert into events (conversation_id, type, data, created_at) values (?, ?, ?, ?)",
-            [conversation_id, type, json.dumps(data, ensure_ascii=False), _now().isoformat()],
+            [conversation_id, type, json.dumps(data, ensure_ascii=False), now().isoformat()],
         )
+
+
+def _message(row: tuple) -> Message:
+    return Message(
+        id=row[0], conversation_id=row[1], seq=row[2], sender=Sender(row[3]), text=row[4],
+        channel=row[5], quick_replies=json.loads(row[6]), metadata=json.loads(row[7]),
+        client_message_id=row[8], created_at=datetime.fromisoformat(row[9]),
+    )  # fmt: skip

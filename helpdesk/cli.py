@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="The FAQ knowledge base: import, search, evaluate.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+users_app = typer.Typer(help="Agent accounts: add, list, disable.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 DbOption = Annotated[
     Path | None,
@@ -145,7 +147,89 @@ def serve(
     )
     if _knowledge_base(None).import_demo_if_empty():
         typer.echo(f"Imported the demo knowledge base into {settings.db}")
+    from helpdesk.demo import create_demo_accounts
+
+    for username, role, password in create_demo_accounts(_agents(None), settings):
+        typer.echo(f"Created the demo {role} account: {username} / {password} (shown only once)")
     supervise(settings)
+
+
+def _agents(db: Path | None):
+    from escalation import SqliteAgents, SqliteDatabase
+
+    return SqliteAgents(SqliteDatabase(db or get_settings().db))
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="the name to sign in with")],
+    role: Annotated[str, typer.Option(help="agent, manager or admin")] = "agent",
+    name: Annotated[str | None, typer.Option(help="shown to customers [default: username]")] = None,
+    capacity: Annotated[int, typer.Option(min=1, max=50, help="conversations at once")] = 3,
+    languages: Annotated[str, typer.Option(help="comma-separated languages served")] = "ru,en",
+    tags: Annotated[str, typer.Option(help="comma-separated topics (knowledge-base tags)")] = "",
+    team: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    db: DbOption = None,
+) -> None:
+    """Add an account; the password is asked for (and stored only as an Argon2 hash)."""
+    from escalation import Role, UsernameTaken
+
+    if role not in {r.value for r in Role}:
+        _fail(f"role must be one of: {', '.join(r.value for r in Role)}")
+    if len(password) < 8:
+        _fail("the password needs at least 8 characters")
+    agents = _agents(db)
+    try:
+        agent = agents.add(
+            username, password, Role(role), display_name=name, capacity=capacity,
+            languages=_items(languages), tags=_items(tags), team=team,
+        )  # fmt: skip
+    except UsernameTaken:
+        _fail(f"there is already an account {username!r}", code=1)
+    agents.audit(None, "user_added", username, role=role, by="cli")
+    typer.echo(f"Added {agent.role.value} {agent.username}")
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    db: DbOption = None,
+) -> None:
+    """Every account with its role, presence, load and skills."""
+    for agent in _agents(db).all():
+        if as_json:
+            typer.echo(json.dumps(agent.to_json(), ensure_ascii=False))
+            continue
+        state = "disabled" if agent.disabled else agent.presence.value
+        skills = ",".join(agent.languages + agent.tags)
+        typer.echo(
+            f"{agent.username:<20} {agent.role.value:<8} {state:<8} "
+            f"{agent.load}/{agent.capacity}  {agent.team or '-':<10} {skills}"
+        )
+
+
+@users_app.command("disable")
+def users_disable(
+    username: Annotated[str, typer.Argument()],
+    db: DbOption = None,
+) -> None:
+    """Sign the account out everywhere and stop it signing in or getting work."""
+    from escalation import NotFound
+
+    agents = _agents(db)
+    try:
+        agent = agents.disable(agents.by_username(username).id)
+    except NotFound:
+        _fail(f"no account {username!r}", code=1)
+    agents.audit(None, "user_disabled", username, by="cli")
+    typer.echo(f"Disabled {agent.username}")
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 if __name__ == "__main__":

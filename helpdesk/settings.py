@@ -39,6 +39,48 @@ class Settings(BaseSettings):
     actions_port: int = Field(5055, ge=1, le=65535)
     rasa_timeout: float = Field(10.0, gt=0, description="seconds to wait for the bot's reply")
 
+    # Agents: sign-in
+    secret_key: str | None = Field(
+        None, description="signs CSRF tokens; by default made once and kept beside the database"
+    )
+    cookie_secure: bool = Field(True, description="send the session cookie over HTTPS only")
+    session_hours: float = Field(12, gt=0, description="how long a console sign-in lasts")
+
+    # The queue. Priorities: urgent (an angry VIP), high (angry, or a VIP), normal.
+    auto_assign: bool = Field(True, description="give waiting conversations to online agents")
+    head_start_s: dict[str, float] = Field(
+        {"urgent": 600, "high": 300, "normal": 0},
+        description="a priority's lead in the queue, in seconds of waiting: it ages, so a "
+        "normal conversation that has waited this long is served before a new high one",
+    )
+    sla_first_response_s: dict[str, float] = Field(
+        {"urgent": 60, "high": 120, "normal": 300}, description="first-response targets"
+    )
+    sla_resolution_s: dict[str, float] = Field(
+        {"urgent": 1800, "high": 3600, "normal": 14400}, description="resolution targets"
+    )
+    default_handling_s: float = Field(
+        480, gt=0, description="handling time assumed until enough conversations are resolved"
+    )
+    pickup_s: float = Field(30, ge=0, description="time for a free agent to pick a chat up")
+    reopen_window_minutes: float = Field(
+        60, ge=0, description="a customer writing this soon after resolution reopens it"
+    )
+    business_hours: str = Field(
+        "", description="e.g. 'mon-fri 09:00-18:00; sat 10:00-14:00'; empty: always open"
+    )
+    timezone: str = "Europe/Moscow"
+
+    # Replies
+    company_name: str = Field("Volt Service", description="the {company} placeholder")
+    voucher_types: dict[str, str] = Field(
+        {"discount": "RUB"}, description="goodwill vouchers agents may grant: type -> currency"
+    )
+    voucher_limits: dict[str, float] = Field(
+        {"agent": 500, "manager": 3000, "admin": 10000},
+        description="the largest voucher each role may grant",
+    )
+
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"

@@ -82,7 +82,8 @@ def serve(settings: Settings) -> None:
 
     def announce() -> None:
         if wait_until_ready(settings, children):
-            print(f"Helpdesk is ready: http://{settings.api_host}:{settings.api_port}/", flush=True)
+            url = f"http://{settings.api_host}:{settings.api_port}"
+            print(f"Helpdesk is ready: {url}/ (agent console: {url}/console)", flush=True)
         else:
             print("Helpdesk did not become ready: a Rasa process failed or timed out", flush=True)
             server.should_exit = True

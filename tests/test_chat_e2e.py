@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from escalation import SqliteConversationStore, State
+from escalation import SqliteConversationStore, SqliteDatabase, State
 from tests.servers import Service
 
 
@@ -47,7 +47,7 @@ def texts(reply: dict) -> str:
 
 
 def handoff(service: Service, conversation_id: str) -> dict:
-    store = SqliteConversationStore(service.db)
+    store = SqliteConversationStore(SqliteDatabase(service.db))
     [queued] = [e for e in store.events(conversation_id) if e.data.get("to") == State.QUEUED]
     return queued.data["handoff"]
 

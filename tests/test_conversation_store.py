@@ -5,12 +5,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from escalation import InvalidTransition, NotFound, Sender, SqliteConversationStore, State
+from escalation import (
+    InvalidTransition,
+    NotFound,
+    Sender,
+    SqliteConversationStore,
+    SqliteDatabase,
+    State,
+)
 
 
 @pytest.fixture
 def store(tmp_path) -> SqliteConversationStore:
-    return SqliteConversationStore(tmp_path / "conversations.db")
+    return SqliteConversationStore(SqliteDatabase(tmp_path / "conversations.db"))
 
 
 def test_a_new_conversation_is_with_the_bot_and_its_token_opens_only_it(store):
@@ -112,7 +119,7 @@ def test_concurrent_writers_in_threads_lose_nothing(store):
 
 
 def _write_from_another_process(path, conversation_id, worker):
-    store = SqliteConversationStore(path)
+    store = SqliteConversationStore(SqliteDatabase(path))
     for i in range(50):
         store.add_message(
             conversation_id, Sender.CUSTOMER, f"{worker}-{i}", client_message_id=f"{worker}-{i}"
@@ -125,7 +132,7 @@ def _write_from_another_process(path, conversation_id, worker):
 
 def test_concurrent_processes_on_one_file_lose_and_duplicate_nothing(tmp_path):
     path = tmp_path / "conversations.db"
-    conversation, _ = SqliteConversationStore(path).create_conversation("web", "en")
+    conversation, _ = SqliteConversationStore(SqliteDatabase(path)).create_conversation("web", "en")
     workers = [
         multiprocessing.get_context("spawn").Process(
             target=_write_from_another_process, args=(path, conversation.id, w)
@@ -137,6 +144,6 @@ def test_concurrent_processes_on_one_file_lose_and_duplicate_nothing(tmp_path):
     for worker in workers:
         worker.join(timeout=120)
         assert worker.exitcode == 0
-    stored = SqliteConversationStore(path).messages(conversation.id)
+    stored = SqliteConversationStore(SqliteDatabase(path)).messages(conversation.id)
     assert [m.seq for m in stored] == list(range(1, 201))
     assert sorted(m.text for m in stored) == sorted(f"{w}-{i}" for w in range(4) for i in range(50))

@@ -65,6 +65,7 @@ class AnswerQuestion(Action):
         attempt = {
             "query": query, "decision": "answer", "article_id": article["id"],
             "question": article["question"], "score": score, "reaction": None,
+            "tags": article.get("tags", []),  # the topic, for routing to an agent who knows it
         }  # fmt: skip
         history = attempts(tracker) if history is None else history
         return [SlotSet("attempts", [*history, attempt]), SlotSet("awaiting", "feedback")]

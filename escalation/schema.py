@@ -1,0 +1,90 @@
+"""The conversation tables and their history, as sqlite-utils migrations (applied on open)."""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("escalation")
+
+
+@migrations()
+def m001_conversations(db: Database) -> None:
+    db["customers"].create(
+        {"id": str, "created_at": str, "metadata": str}, pk="id", if_not_exists=True
+    )
+    db["conversations"].create(
+        {
+            "id": str, "customer_id": str, "channel": str, "locale": str, "state": str,
+            "token_hash": str, "created_at": str, "updated_at": str, "metadata": str,
+        },
+        pk="id", foreign_keys=[("customer_id", "customers", "id")], if_not_exists=True,
+    )  # fmt: skip
+    db["messages"].create(
+        {
+            "id": int, "conversation_id": str, "seq": int, "sender": str, "text": str,
+            "channel": str, "quick_replies": str, "metadata": str, "client_message_id": str,
+            "created_at": str,
+        },
+        pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True,
+    )  # fmt: skip
+    db["messages"].create_index(["conversation_id", "seq"], unique=True, if_not_exists=True)
+    db["messages"].create_index(
+        ["conversation_id", "client_message_id"], unique=True, if_not_exists=True
+    )
+    db["events"].create(
+        {"id": int, "conversation_id": str, "type": str, "data": str, "created_at": str},
+        pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True,
+    )  # fmt: skip
+    db["events"].create_index(["conversation_id"], if_not_exists=True)
+
+
+@migrations()
+def m002_agents_and_queue(db: Database) -> None:
+    db["agents"].create(
+        {
+            "id": str, "username": str, "display_name": str, "role": str, "password_hash": str,
+            "disabled": int, "presence": str, "capacity": int, "languages": str, "tags": str,
+            "team": str, "created_at": str, "last_assigned_at": str,
+        },
+        pk="id", not_null={"username", "role", "password_hash"},
+        defaults={"disabled": 0, "presence": "offline", "capacity": 3, "languages": "[]",
+                  "tags": "[]", "last_assigned_at": ""},
+    )  # fmt: skip
+    db["agents"].create_index(["username"], unique=True)
+    db["sessions"].create(
+        {"token_hash": str, "agent_id": str, "kind": str, "created_at": str, "expires_at": str},
+        pk="token_hash",
+        foreign_keys=[("agent_id", "agents", "id")],
+    )
+    db["audit"].create(
+        {"id": int, "at": str, "actor_id": str, "action": str, "target": str, "data": str},
+        pk="id",
+    )
+    # The queue lives on the conversation: who holds it, its priority, its place, its deadlines.
+    columns = {
+        "language": str, "priority": str, "reason": str, "tags": str, "team": str,
+        "assignee_id": str, "queued_at": str, "queue_key": float, "first_response_due": str,
+        "first_response_at": str, "resolution_due": str, "resolved_at": str,
+        "resolution_code": str, "reply_later": int, "previous_id": str,
+    }  # fmt: skip
+    for name, kind in columns.items():
+        db["conversations"].add_column(name, kind)
+    db["conversations"].create_index(["state", "queue_key"])
+    db["conversations"].create_index(["assignee_id", "state"])
+    db["conversations"].create_index(["customer_id"])
+    db["notes"].create(
+        {"id": int, "conversation_id": str, "agent_id": str, "text": str, "created_at": str},
+        pk="id", foreign_keys=[("conversation_id", "conversations", "id"),
+                               ("agent_id", "agents", "id")],
+    )  # fmt: skip
+    db["notes"].create_index(["conversation_id"])
+    db["canned"].create(
+        {"id": int, "title": str, "language": str, "text": str, "updated_by": str,
+         "updated_at": str},
+        pk="id",
+    )  # fmt: skip
+    db["vouchers"].create(
+        {"id": int, "conversation_id": str, "agent_id": str, "type": str, "amount": float,
+         "currency": str, "code": str, "created_at": str},
+        pk="id", foreign_keys=[("conversation_id", "conversations", "id"),
+                               ("agent_id", "agents", "id")],
+    )  # fmt: skip
+    db["vouchers"].create_index(["code"], unique=True)
