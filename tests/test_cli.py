@@ -1,4 +1,4 @@
-"""The `helpdesk kb` commands, run as a customer would run them."""
+"""The `helpdesk kb` and `helpdesk users` commands, run as a customer would run them."""
 
 import json
 import subprocess
@@ -88,3 +88,34 @@ def test_eval_prints_figures_per_language(imported, tmp_path):
     assert set(figures) == {"all", "en", "ru"}
     assert figures["all"]["queries"] == 3 and figures["all"]["top1"] == 1.0
     assert figures["en"]["out_of_scope"] == 1
+
+
+def test_users_add_list_disable(tmp_path):
+    db = tmp_path / "helpdesk.db"
+    added = subprocess.run(
+        [HELPDESK, "users", "add", "anna", "--role", "manager", "--name", "Anna K",
+         "--languages", "ru", "--tags", "warranty,repair", "--db", str(db)],
+        input="s3cret-pass\ns3cret-pass\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    again = helpdesk("users", "add", "anna", "--password", "s3cret-pass", db=db)
+    assert again.returncode == 1 and "already" in again.stderr
+    short = helpdesk("users", "add", "bob", "--password", "short", db=db)
+    assert short.returncode == 2 and "8 characters" in short.stderr
+    listed = [
+        json.loads(line)
+        for line in helpdesk("users", "list", "--json", db=db).stdout.split("\n")
+        if line
+    ]
+    assert [(u["username"], u["role"], u["display_name"]) for u in listed] == [
+        ("anna", "manager", "Anna K")
+    ]
+    assert listed[0]["languages"] == ["ru"] and listed[0]["tags"] == ["warranty", "repair"]
+    from escalation import SqliteAgents, SqliteDatabase
+
+    agents = SqliteAgents(SqliteDatabase(db))
+    assert agents.authenticate("anna", "s3cret-pass") is not None
+    assert "s3cret-pass" not in db.read_bytes().decode("latin-1")  # only the hash is stored
+    assert helpdesk("users", "disable", "anna", db=db).returncode == 0
+    assert agents.authenticate("anna", "s3cret-pass") is None
+    assert helpdesk("users", "disable", "nobody", db=db).returncode == 1

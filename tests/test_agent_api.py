@@ -1,0 +1,204 @@
+"""The agent console's API on a real server: sign-in, CSRF, roles, the queue over HTTP and
+WebSocket, and a customer writing again after resolution. Rasa is not running here, so every
+customer message is handed over (reason ``bot_unavailable``): the queue's own path."""
+
+import json
+import os
+import time
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from escalation import Role, SqliteAgents, SqliteDatabase
+from tests.servers import free_port, start_api
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("agent-api")
+    db = folder / "helpdesk.db"
+    agents = SqliteAgents(SqliteDatabase(db))
+    agents.add("anna", PASSWORD, display_name="Anna")
+    agents.add("bob", PASSWORD, display_name="Bob")
+    agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
+    port = free_port()
+    env = os.environ | {
+        "HELPDESK_DB": str(db),
+        "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
+        "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: the bot is "unavailable"
+        "HELPDESK_REOPEN_WINDOW_MINUTES": "0.02",
+    }
+    process = start_api(port, env, folder / "api.log")
+    yield {"url": f"http://127.0.0.1:{port}", "db": db}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+class Console:
+    """An agent's browser session: cookie, CSRF header on every change."""
+
+    def __init__(self, url: str, username: str):
+        self.http = httpx.Client(base_url=url, timeout=10)
+        response = self.http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        self.agent = response.json()["agent"]
+
+    def post(self, path: str, body: dict | None = None) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.http.cookies["helpdesk_csrf"]}
+        return self.http.post(path, json=body or {}, headers=headers)
+
+
+class Customer:
+    def __init__(self, url: str, locale: str = "en"):
+        self.http = httpx.Client(base_url=url, timeout=10)
+        created = self.http.post("/api/conversations", json={"locale": locale}).json()
+        self.id, self.token = created["conversation_id"], created["customer_token"]
+
+    def say(self, text: str) -> dict:
+        response = self.http.post(
+            f"/api/conversations/{self.id}/messages",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(server):
+    http = httpx.Client(base_url=server["url"])
+    wrong = http.post("/api/auth/login", json={"username": "anna", "password": "nope"})
+    unknown = http.post("/api/auth/login", json={"username": "zed", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert http.get("/api/agent/queue").status_code == 401
+
+
+def test_the_session_cookie_is_http_only_and_changes_need_the_csrf_header(server):
+    anna = Console(server["url"], "anna")
+    cookie = next(c for c in anna.http.cookies.jar if c.name == "helpdesk_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    refused = anna.http.put("/api/agent/presence", json={"presence": "away"})
+    assert refused.status_code == 403
+    headers = {"X-CSRF-Token": anna.http.cookies["helpdesk_csrf"]}
+    accepted = anna.http.put("/api/agent/presence", json={"presence": "away"}, headers=headers)
+    assert accepted.status_code == 200 and accepted.json()["presence"] == "away"
+
+
+def test_a_personal_token_works_without_cookie_or_csrf(server):
+    token = Console(server["url"], "anna").post("/api/auth/tokens").json()["token"]
+    script = httpx.Client(base_url=server["url"], headers={"Authorization": f"Bearer {token}"})
+    assert script.get("/api/auth/me").json()["username"] == "anna"
+    assert script.put("/api/agent/presence", json={"presence": "away"}).status_code == 200
+    wrong = httpx.get(f"{server['url']}/api/auth/me", headers={"Authorization": "Bearer x"})
+    assert wrong.status_code == 401
+
+
+def test_agents_cannot_reach_manager_routes_or_pages(server):
+    anna = Console(server["url"], "anna")
+    assert anna.http.get("/api/manager/audit").status_code == 403
+    assert (
+        anna.post("/api/manager/canned", {"title": "t", "language": "en", "text": "x"}).status_code
+        == 403
+    )
+    assert anna.http.get("/console/manager").status_code == 403
+    mia = Console(server["url"], "mia")
+    assert mia.http.get("/console/manager").status_code == 200
+    assert mia.http.get("/api/manager/audit").status_code == 200
+    anonymous = httpx.get(f"{server['url']}/console/manager")
+    assert anonymous.status_code == 307 and anonymous.headers["location"] == "/console"
+
+
+def test_handoff_claim_reply_and_a_second_claim_over_http(server):
+    customer = Customer(server["url"])
+    sent = customer.say("my order never arrived")
+    assert sent["conversation"]["state"] == "queued"
+    assert sent["conversation"]["queue"]["position"] >= 1
+    anna, bob = Console(server["url"], "anna"), Console(server["url"], "bob")
+    queued = anna.http.get("/api/agent/queue").json()["queued"]
+    item = next(i for i in queued if i["id"] == customer.id)
+    assert item["reason"] == "bot_unavailable" and item["summary"] == "my order never arrived"
+    assert anna.post(f"/api/agent/conversations/{customer.id}/claim").status_code == 200
+    second = bob.post(f"/api/agent/conversations/{customer.id}/claim")
+    assert second.status_code == 409 and "Anna" in second.json()["detail"]
+    assert (
+        bob.post(f"/api/agent/conversations/{customer.id}/messages", {"text": "hi"}).status_code
+        == 409
+    )
+    reply = anna.post(f"/api/agent/conversations/{customer.id}/messages", {"text": "On it!"})
+    assert reply.status_code == 201
+    note = anna.post(f"/api/agent/conversations/{customer.id}/notes", {"text": "courier issue"})
+    assert note.status_code == 201
+    history = customer.http.get(
+        f"/api/conversations/{customer.id}/messages",
+        headers={"Authorization": f"Bearer {customer.token}"},
+    ).json()["messages"]
+    assert history[-1] == {**reply.json(), "author": "Anna"}
+    assert all("courier issue" not in m["text"] for m in history)  # notes stay internal
+    audit = Console(server["url"], "mia").http.get("/api/manager/audit").json()
+    assert {"claim", "login"} <= {entry["action"] for entry in audit}
+
+
+def test_the_console_stream_pushes_the_queue_and_the_customers_words(server):
+    anna = Console(server["url"], "anna")
+    cookie = f"helpdesk_session={anna.http.cookies['helpdesk_session']}"
+    stream_url = server["url"].replace("http", "ws") + "/api/agent/stream"
+    with connect(stream_url, additional_headers={"Cookie": cookie}) as stream:
+        assert json.loads(stream.recv(timeout=5))["type"] == "queue"
+        customer = Customer(server["url"])
+        customer.say("hello, is anyone there?")
+        snapshot = _next(stream, "queue")
+        assert customer.id in [i["id"] for i in snapshot["queued"]]
+        stream.send(json.dumps({"type": "watch", "conversation_id": customer.id}))
+        anna.post(f"/api/agent/conversations/{customer.id}/claim")
+        customer.say("thanks for picking this up")
+        pushed = _next(stream, "message", sender="customer")
+        assert pushed["conversation_id"] == customer.id
+        assert pushed["message"]["text"] == "thanks for picking this up"
+
+
+def test_a_foreign_origin_cannot_open_the_console_stream(server):
+    anna = Console(server["url"], "anna")
+    cookie = f"helpdesk_session={anna.http.cookies['helpdesk_session']}"
+    stream_url = server["url"].replace("http", "ws") + "/api/agent/stream"
+    headers = {"Cookie": cookie, "Origin": "https://evil.example"}
+    with pytest.raises(Exception), connect(stream_url, additional_headers=headers) as stream:  # noqa: B017
+        stream.recv(timeout=5)
+
+
+def test_a_message_soon_after_resolution_reopens_later_starts_anew(server):
+    customer = Customer(server["url"])
+    customer.say("I need a person")
+    anna = Console(server["url"], "anna")
+    anna.post(f"/api/agent/conversations/{customer.id}/claim")
+    anna.post(f"/api/agent/conversations/{customer.id}/resolve", {"code": "solved"})
+    reopened = customer.say("one more thing")["conversation"]
+    assert reopened["state"] == "assigned" and reopened["agent"] == "Anna"
+    anna.post(f"/api/agent/conversations/{customer.id}/resolve", {"code": "solved"})
+    time.sleep(1.5)  # past the 1.2 s reopen window of this server
+    later = customer.say("a new question")
+    new_id = later["continued_in"]["conversation_id"]
+    assert new_id != customer.id
+    detail = anna.http.get(f"/api/agent/conversations/{new_id}").json()
+    assert [c["id"] for c in detail["customer"]["earlier"]] == [customer.id]
+    assert detail["customer"]["earlier"][0]["resolution_code"] == "solved"
+    new_token = later["continued_in"]["customer_token"]
+    headers = {"Authorization": f"Bearer {new_token}"}
+    assert customer.http.get(f"/api/conversations/{new_id}", headers=headers).status_code == 200
+    old = customer.http.get(
+        f"/api/conversations/{new_id}", headers={"Authorization": f"Bearer {customer.token}"}
+    )
+    assert old.status_code == 403  # each token opens its own conversation only
+
+
+def _next(stream, kind: str, **match) -> dict:
+    while True:
+        event = json.loads(stream.recv(timeout=5))
+        if event["type"] == kind and all(
+            event.get("message", {}).get(k) == v for k, v in match.items()
+        ):
+            return event
