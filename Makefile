@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 RASA_VENV := .venv-rasa
 RASA_STAMP := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
+# Browser tests drive Debian's Chromium with Playwright (Playwright's own download cannot work).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint format bench bot clean
 
 run: $(STAMP) bot
 	$(BIN)/helpdesk serve
 
-test: $(STAMP) bot
+test: $(STAMP) bot $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd bot && ../$(RASA_VENV)/bin/rasa test --stories tests --model models/helpdesk.tar.gz \
@@ -49,6 +51,9 @@ $(RASA_STAMP): bot/requirements.lock
 	test -x $(RASA_VENV)/bin/python || $(PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python -r bot/requirements.lock
 	touch $@
+
+$(CHROMIUM):
+	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) data bot/models bot/.rasa .pytest_cache .ruff_cache

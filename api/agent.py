@@ -136,7 +136,7 @@ def queue_json(request: Request | WebSocket, agent: Agent) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _names(request: Request) -> dict[str, str]:
+def _names(request: Request | WebSocket) -> dict[str, str]:
     return {a.id: a.display_name for a in _desk(request).agents.all()}
 
 
@@ -277,13 +277,21 @@ async def _forward(
     while True:
         event = await listener.next()
         if event["type"] != "queue_changed":
-            await websocket.send_json(event)
+            await websocket.send_json(_complete(websocket, event))
             continue
         while not listener.inbox.empty():  # coalesce a burst of changes into one snapshot
             pending = listener.inbox.get_nowait()
             if pending["type"] != "queue_changed":
-                await websocket.send_json(pending)
+                await websocket.send_json(_complete(websocket, pending))
         await _send_queue(websocket, agent, listener, watching)
+
+
+def _complete(websocket: WebSocket, event: dict[str, Any]) -> dict[str, Any]:
+    """A ``conversation`` event only says which one changed: send its state as it is now."""
+    if event["type"] != "conversation":
+        return event
+    conversation = _store(websocket).get(event["conversation_id"])
+    return {**event, "conversation": conversation_json(conversation, _names(websocket))}
 
 
 async def _send_queue(

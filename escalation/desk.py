@@ -73,6 +73,8 @@ class Desk:
             "metadata": {**conversation.metadata, "vip": vip},
         }  # fmt: skip
         self.store.transition(conversation.id, State.QUEUED, {"handoff": handoff}, columns)
+        state = {"type": "state", "conversation": {"state": State.QUEUED.value}}
+        self.live.conversation(conversation.id, state)
         self._say(conversation.id, text(notice, language))
         self._after_queue_change(announce_to=conversation.id)
 
@@ -156,6 +158,7 @@ class Desk:
     def reply_later(self, conversation: Conversation) -> None:
         """Recorded for the agent (and, with the SMS channel, a text message when answered)."""
         self.store.annotate(conversation.id, {"reply_later": 1}, "reply_later", {})
+        self._changed(conversation.id)
         self._say(conversation.id, text("reply_later_noted", self._language(conversation)))
         self.live.publish(QUEUE_TOPIC, {"type": "queue_changed"})
 
@@ -172,6 +175,7 @@ class Desk:
             {"by": "customer", "agent_id": conversation.assignee_id},
             {"resolved_at": None, "resolution_code": None},
         )
+        self._changed(conversation.id)
         self._after_queue_change()
 
     # -- agents ----------------------------------------------------------------------------
@@ -219,6 +223,7 @@ class Desk:
         )
         self._note_if_any(agent, conversation_id, note)
         self.agents.audit(agent.id, "release", conversation_id, note=note)
+        self._changed(conversation_id)
         self._say(conversation_id, text("released", self._language(conversation)))
         self._after_queue_change()
         return self.store.get(released.id)
@@ -246,6 +251,7 @@ class Desk:
                 {"assignee_id": None, "team": team},
             )
             self.agents.audit(agent.id, "transfer", conversation_id, team=team, note=note)
+            self._changed(conversation_id)
             self._say(conversation_id, text("released", self._language(conversation)))
         self._after_queue_change()
         return self.store.get(conversation_id)
@@ -261,6 +267,7 @@ class Desk:
             {"resolved_at": now(), "resolution_code": code},
         )
         self.agents.audit(agent.id, "resolve", conversation_id, code=code)
+        self._changed(conversation_id)
         self._say(conversation_id, text("resolved", self._language(conversation)))
         self._after_queue_change()
         return resolved
@@ -335,12 +342,17 @@ class Desk:
         if note and note.strip():
             self.note(agent, conversation_id, note.strip())
 
+    def _changed(self, conversation_id: str) -> None:
+        """Consoles showing this conversation refresh its state and holder."""
+        self.live.conversation(conversation_id, {"type": "conversation"}, staff_only=True)
+
     # -- telling the customer --------------------------------------------------------------
     def _joined(self, conversation: Conversation, agent: Agent) -> None:
         language = self._language(conversation)
         self._say(conversation.id, text("joined", language, agent=agent.display_name))
         state = {"state": State.ASSIGNED.value, "agent": agent.display_name}
         self.live.conversation(conversation.id, {"type": "state", "conversation": state})
+        self._changed(conversation.id)
 
     def _say(self, conversation_id: str, body: str, quick_replies: list | None = None) -> Message:
         message, _ = self.store.add_message(

@@ -11,6 +11,7 @@ import pytest
 from websockets.sync.client import connect
 
 from escalation import Role, SqliteAgents, SqliteDatabase
+from tests.clients import Customer
 from tests.servers import free_port, start_api
 
 PASSWORD = "correct horse battery"
@@ -51,22 +52,6 @@ class Console:
     def post(self, path: str, body: dict | None = None) -> httpx.Response:
         headers = {"X-CSRF-Token": self.http.cookies["helpdesk_csrf"]}
         return self.http.post(path, json=body or {}, headers=headers)
-
-
-class Customer:
-    def __init__(self, url: str, locale: str = "en"):
-        self.http = httpx.Client(base_url=url, timeout=10)
-        created = self.http.post("/api/conversations", json={"locale": locale}).json()
-        self.id, self.token = created["conversation_id"], created["customer_token"]
-
-    def say(self, text: str) -> dict:
-        response = self.http.post(
-            f"/api/conversations/{self.id}/messages",
-            json={"text": text},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
 
 
 def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(server):
@@ -133,10 +118,7 @@ def test_handoff_claim_reply_and_a_second_claim_over_http(server):
     assert reply.status_code == 201
     note = anna.post(f"/api/agent/conversations/{customer.id}/notes", {"text": "courier issue"})
     assert note.status_code == 201
-    history = customer.http.get(
-        f"/api/conversations/{customer.id}/messages",
-        headers={"Authorization": f"Bearer {customer.token}"},
-    ).json()["messages"]
+    history = customer.history()
     assert history[-1] == {**reply.json(), "author": "Anna"}
     assert all("courier issue" not in m["text"] for m in history)  # notes stay internal
     audit = Console(server["url"], "mia").http.get("/api/manager/audit").json()
