@@ -127,7 +127,8 @@ def test_hostile_customer_text_shows_as_text_and_runs_nothing(service, browser):
     open_from_queue(anna, customer.id)
     anna.get_by_test_id("claim").click()
     expect(anna.get_by_test_id("holder")).to_contain_text("You")
-    customer.say(HOSTILE)  # arrives live, while the agent is looking
+    sent = customer.say(HOSTILE)  # arrives live, while the agent is looking
+    assert sent["messages"] == []  # a person holds the conversation: the bot stays silent
     transcript = anna.get_by_test_id("transcript")
     expect(transcript).to_contain_text('<img src=x onerror="window.__xss=1;alert(1)">')
     expect(transcript).to_contain_text("<script>window.__xss=2;alert(2)</script>")

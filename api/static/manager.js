@@ -16,44 +16,6 @@ const state = {
   editing: null, // the canned response being edited; null while writing a new one
 };
 
-/* ---------- HTTP (the same rules as the console: session cookie, CSRF header on writes) ---------- */
-
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function cookie(name) {
-  const prefix = `${name}=`;
-  const found = document.cookie.split("; ").find((part) => part.startsWith(prefix));
-  return found ? decodeURIComponent(found.slice(prefix.length)) : "";
-}
-
-async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") headers["X-CSRF-Token"] = cookie("helpdesk_csrf");
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, t("error.network"));
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    const detail = data && typeof data.detail === "string" ? data.detail : "";
-    throw new ApiError(response.status, detail || t("error.status", { status: response.status }));
-  }
-  return data;
-}
-
 /* ---------- page state ---------- */
 
 function showError(message) {

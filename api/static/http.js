@@ -1,0 +1,52 @@
+// The console's and the manager page's one way to call the API: JSON, the session cookie, and
+// the CSRF header on every write (docs/agent-console.md).
+"use strict";
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function cookie(name) {
+  const prefix = `${name}=`;
+  const found = document.cookie.split("; ").find((part) => part.startsWith(prefix));
+  return found ? decodeURIComponent(found.slice(prefix.length)) : "";
+}
+
+/** FastAPI's `detail`: a sentence, or a list of validation errors. */
+function errorDetail(data) {
+  const detail = data && data.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((item) => item.msg)
+      .filter(Boolean)
+      .join("; ");
+  }
+  return "";
+}
+
+/** JSON request with the session cookie; writes carry the CSRF header. Throws ApiError. */
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("helpdesk_csrf");
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, I18n.t("error.network"));
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(response.status, errorDetail(data) || I18n.t("error.status", { status: response.status }));
+  }
+  return data;
+}
