@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from api.security import SESSION_COOKIE, AnyAgent
-from escalation import SqliteAgents
+from escalation import Presence, SqliteAgents
 
 router = APIRouter(prefix="/api/auth", tags=["agents: sign-in"])
 
@@ -46,6 +46,7 @@ async def logout(request: Request, response: Response, agent: AnyAgent) -> dict:
         _agents(request).close_session(cookie)
     response.delete_cookie(SESSION_COOKIE, path="/")
     _agents(request).audit(agent.id, "logout", agent.username)
+    request.app.state.desk.set_presence(agent, Presence.OFFLINE)  # no new work after leaving
     return {"ok": True}
 
 

@@ -22,7 +22,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("agent-api")
     db = folder / "helpdesk.db"
     agents = SqliteAgents(SqliteDatabase(db))
-    agents.add("anna", PASSWORD, display_name="Anna")
+    agents.add("anna", PASSWORD, display_name="Anna", capacity=20)
     agents.add("bob", PASSWORD, display_name="Bob")
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     port = free_port()
@@ -141,6 +141,36 @@ def test_the_console_stream_pushes_the_queue_and_the_customers_words(server):
         pushed = _next(stream, "message", sender="customer")
         assert pushed["conversation_id"] == customer.id
         assert pushed["message"]["text"] == "thanks for picking this up"
+
+
+def test_typing_shows_both_ways(server):
+    customer = Customer(server["url"])
+    customer.say("I need help")
+    anna = Console(server["url"], "anna")
+    anna.post(f"/api/agent/conversations/{customer.id}/claim")
+    cookie = f"helpdesk_session={anna.http.cookies['helpdesk_session']}"
+    ws = server["url"].replace("http", "ws")
+    customer_url = f"{ws}/api/conversations/{customer.id}/stream?token={customer.token}"
+    with (
+        connect(f"{ws}/api/agent/stream", additional_headers={"Cookie": cookie}) as console,
+        connect(customer_url) as chat,
+    ):
+        _next(console, "queue")  # following the conversations it holds from here on
+        chat.send(json.dumps({"type": "typing", "typing": True}))
+        typing = _next(console, "typing")
+        assert typing["sender"] == "customer" and typing["conversation_id"] == customer.id
+        console.send(json.dumps({"type": "typing", "conversation_id": customer.id, "typing": True}))
+        assert _next(chat, "typing")["sender"] == "agent"
+
+
+def test_signing_out_goes_offline(server):
+    bob = Console(server["url"], "bob")
+    headers = {"X-CSRF-Token": bob.http.cookies["helpdesk_csrf"]}
+    bob.http.put("/api/agent/presence", json={"presence": "online"}, headers=headers)
+    assert bob.post("/api/auth/logout").status_code == 200
+    assert bob.http.get("/api/auth/me").status_code == 401
+    agents = SqliteAgents(SqliteDatabase(server["db"]))
+    assert agents.by_username("bob").presence == "offline"
 
 
 def test_a_foreign_origin_cannot_open_the_console_stream(server):
