@@ -70,6 +70,7 @@ def m002_agents_and_queue(db: Database) -> None:
     db["conversations"].create_index(["state", "queue_key"])
     db["conversations"].create_index(["assignee_id", "state"])
     db["conversations"].create_index(["customer_id"])
+    db["conversations"].create_index(["resolved_at"])
     db["notes"].create(
         {"id": int, "conversation_id": str, "agent_id": str, "text": str, "created_at": str},
         pk="id", foreign_keys=[("conversation_id", "conversations", "id"),

@@ -326,11 +326,11 @@ class SqliteConversationStore:
         """Seconds from the first claim to resolution, of the latest resolved conversations."""
         with self.database.read() as conn:
             rows = conn.execute(
-                "select (julianday(c.resolved_at) - julianday(min(e.created_at))) * 86400 "
-                "from conversations c join events e on e.conversation_id = c.id "
-                "and e.type = 'state' and json_extract(e.data, '$.to') = 'assigned' "
-                "where c.resolved_at is not null group by c.id "
-                "order by c.resolved_at desc limit ?",
+                "select (julianday(c.resolved_at) - julianday((select min(e.created_at) "
+                "from events e where e.conversation_id = c.id and e.type = 'state' "
+                "and json_extract(e.data, '$.to') = 'assigned'))) * 86400 "
+                "from (select id, resolved_at from conversations where resolved_at is not null "
+                "order by resolved_at desc limit ?) c",
                 [limit],
             ).fetchall()
         return [row[0] for row in rows if row[0] is not None and row[0] >= 0]

@@ -365,3 +365,15 @@ def test_outside_business_hours_the_customer_is_told_the_hours(tmp_path, clock):
     assert notice.quick_replies
     clock.advance(5 * 3600)  # 15:00: open, but no one is online
     assert "No one from the team" in desk.position(waiting(desk))["text"]
+
+
+def test_handling_times_run_from_the_first_claim_to_resolution(desk):
+    anna = desk.agents.add("anna", "password-1", capacity=10)
+    resolved = [waiting(desk) for _ in range(3)]
+    for conversation in resolved:
+        desk.claim(anna, conversation.id)
+        desk.resolve(anna, conversation.id, "solved")
+    desk.claim(anna, waiting(desk).id)  # still open: not a handling time yet
+    times = desk.store.handling_times(50)
+    assert len(times) == 3 and all(0 <= t < 5 for t in times)
+    assert len(desk.store.handling_times(2)) == 2  # the latest ones only
