@@ -1,5 +1,6 @@
 """The FastAPI application: the customer chat, the agent console and the knowledge base."""
 
+import gc
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -70,6 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(error, _answer_with(status))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _pages(app)
+    # What start-up loaded (models, the knowledge base) lives as long as the process: keep it
+    # out of the garbage collector's full passes, which otherwise stall every request for up
+    # to 0.1-0.2 s (docs/benchmarks.md, agent path).
+    gc.collect()
+    gc.freeze()
     return app
 
 

@@ -45,7 +45,7 @@ def _service(request: Request) -> ConversationService:
     return request.app.state.service
 
 
-def authorised(
+async def authorised(
     request: Request, conversation_id: str, authorization: Annotated[str | None, Header()] = None
 ) -> str:
     if not authorization or not authorization.startswith("Bearer "):
