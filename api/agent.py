@@ -23,7 +23,7 @@ from escalation import (
     Sender,
     State,
 )
-from escalation.live import QUEUE_TOPIC, Listener, staff_topic
+from escalation.live import QUEUE_TOPIC, FellBehind, Listener, staff_topic
 from escalation.sqlite import now
 
 router = APIRouter(prefix="/api/agent", tags=["agents: console"])
@@ -273,6 +273,15 @@ async def _forward(
     websocket: WebSocket, agent: Agent, listener: Listener, watching: list[str | None]
 ) -> None:
     """Queue snapshots (one per burst of changes) and the events of followed conversations."""
+    try:
+        await _relay(websocket, agent, listener, watching)
+    except FellBehind:  # the console reconnects and reloads what it shows
+        await websocket.close(code=1013, reason="fell behind; reconnect")
+
+
+async def _relay(
+    websocket: WebSocket, agent: Agent, listener: Listener, watching: list[str | None]
+) -> None:
     await _send_queue(websocket, agent, listener, watching)
     while True:
         event = await listener.next()

@@ -19,7 +19,7 @@ from fastapi import (
 from pydantic import BaseModel, Field
 
 from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
-from escalation.live import customer_topic
+from escalation.live import FellBehind, customer_topic
 from escalation.service import ConversationService
 
 router = APIRouter(prefix="/api/conversations", tags=["chat"])
@@ -131,8 +131,11 @@ async def stream(websocket: WebSocket, conversation_id: str, token: str = "") ->
     async with desk.live.listen(customer_topic(conversation_id)) as listener:
 
         async def forward() -> None:
-            while True:
-                await websocket.send_json(await listener.next())
+            try:
+                while True:
+                    await websocket.send_json(await listener.next())
+            except FellBehind:  # the page reconnects and reads what it missed
+                await websocket.close(code=1013, reason="fell behind; reconnect")
 
         sender = asyncio.create_task(forward())
         try:

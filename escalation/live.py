@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-LISTENER_BACKLOG = 1000  # a listener that falls this far behind is dropped, not the service
+LISTENER_BACKLOG = 1000  # a listener this far behind is disconnected, not the service slowed
 QUEUE_TOPIC = "queue"
 
 
@@ -24,6 +24,10 @@ def staff_topic(conversation_id: str) -> str:
     return f"staff:{conversation_id}"
 
 
+class FellBehind(RuntimeError):
+    """The listener missed events: its client must reconnect and read the history."""
+
+
 class Listener:
     """One watcher's inbox, following any number of topics."""
 
@@ -31,8 +35,11 @@ class Listener:
         self._hub = hub
         self.inbox: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
         self.topics: set[str] = set()
+        self.overflowed = False
 
     def follow(self, topic: str) -> None:
+        if self.overflowed:  # what it missed cannot be replayed here: it must reconnect
+            return
         self.topics.add(topic)
         self._hub._listeners[topic].add(self)
 
@@ -45,6 +52,9 @@ class Listener:
                 del self._hub._listeners[topic]
 
     async def next(self) -> dict[str, Any]:
+        """The next event; ``FellBehind`` once the backlog is read after an overflow."""
+        if self.overflowed and self.inbox.empty():
+            raise FellBehind()
         return await self.inbox.get()
 
 
@@ -56,8 +66,10 @@ class LiveEvents:
         for listener in list(self._listeners.get(topic, ())):
             try:
                 listener.inbox.put_nowait(event)
-            except asyncio.QueueFull:  # it reconnects and reads the history it missed
-                listener.unfollow(topic)
+            except asyncio.QueueFull:  # silence would lose events: it must reconnect instead
+                listener.overflowed = True
+                for followed in list(listener.topics):
+                    listener.unfollow(followed)
 
     def conversation(
         self, conversation_id: str, event: dict[str, Any], staff_only: bool = False
