@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
 
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase
 from tests.clients import Customer
 from tests.servers import Service
 
@@ -38,10 +38,12 @@ def browser():
         launched.close()
 
 
-def sign_in(browser: Browser, service: Service, username: str, stream=None) -> Page:
+def sign_in(
+    browser: Browser, service: Service, username: str, stream=None, locale: str = "en-US"
+) -> Page:
     """A fresh browser profile signed in to the console; any alert() fails the test.
     ``stream``: a handler standing between the page and its live stream."""
-    page = browser.new_context(locale="en-US").new_page()
+    page = browser.new_context(locale=locale).new_page()
     if stream is not None:
         page.route_web_socket(re.compile(r".*/api/agent/stream"), stream)
     page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
@@ -155,6 +157,21 @@ def test_an_agent_cannot_open_manager_pages(service, browser):
     expect(mia.get_by_test_id("manager-link")).to_be_visible()
     assert mia.goto(f"{service.url}/console/manager").status == 200
     expect(mia.get_by_test_id("audit-table")).to_contain_text("anna")
+
+
+def test_the_console_speaks_russian_and_a_manager_marks_a_vip(service, browser):
+    customer = handed_over(service)
+    mia = sign_in(browser, service, "mia", locale="ru-RU")
+    expect(mia.get_by_test_id("logout")).to_have_text("Выйти")
+    open_from_queue(mia, customer.id)
+    expect(mia.get_by_test_id("handoff-reason")).to_have_text("Попросил сотрудника")
+    mia.get_by_test_id("vip-toggle").click()
+    expect(mia.get_by_test_id("vip-toggle")).to_have_text("Снять статус VIP")
+    store = SqliteConversationStore(SqliteDatabase(service.db))
+    assert store.customer(store.get(customer.id).customer_id)["vip"] is True
+    anna = sign_in(browser, service, "anna")
+    open_from_queue(anna, customer.id)
+    assert anna.get_by_test_id("vip-toggle").count() == 0  # managers only
 
 
 def _wait_for(check, timeout: float = 10):

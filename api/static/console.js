@@ -703,9 +703,28 @@ function customerSection(customer) {
   return h("div", { className: "customer" }, [
     h("h3", { text: t("customer.heading") }),
     name,
+    MANAGER_ROLES.includes(state.me.role) && vipToggle(customer),
     h("h4", { text: t("customer.earlier") }),
     history,
   ]);
+}
+
+/** Managers mark a customer VIP (served first from their next handoff on: docs/queue.md). */
+function vipToggle(customer) {
+  const button = h("button", {
+    type: "button",
+    testid: "vip-toggle",
+    text: t(customer.vip ? "customer.unmarkVip" : "customer.markVip"),
+  });
+  button.addEventListener("click", () =>
+    attempt(async () => {
+      const path = `/api/manager/customers/${encodeURIComponent(customer.id)}`;
+      const changed = await api(path, { method: "PUT", body: { vip: !customer.vip } });
+      state.detail.customer.vip = Boolean(changed.vip);
+      rerenderConversation();
+    }),
+  );
+  return button;
 }
 
 function earlierTable(earlier) {
