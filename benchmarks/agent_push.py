@@ -442,7 +442,14 @@ def main() -> None:
         log = Path(folder) / "api.log"
         # the command of tests.servers.start_api, started here so that it is stopped on any
         # error, during start-up too
-        command = [BIN / "python", "-m", "uvicorn", "--factory", "api.app:create_app"]
+        command = [
+            BIN / "python",
+            "-m",
+            "uvicorn",
+            "--factory",
+            "api.app:create_app",
+            "--no-access-log",
+        ]  # as `helpdesk serve` runs it
         started = time.perf_counter()
         with log.open("w") as output:
             server = subprocess.Popen(
