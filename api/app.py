@@ -2,7 +2,6 @@
 
 import gc
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -62,9 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.conversations = store
     app.state.agents = desk.agents
     app.state.desk = desk
-    app.state.service = ConversationService(
-        store, bot, desk.live, desk, timedelta(minutes=settings.reopen_window_minutes)
-    )
+    app.state.service = ConversationService(bot, desk)
     for router in (kb.router, chat.router, auth.router, agent.router, manager.router):
         app.include_router(router)
     for error, status in ERRORS.items():

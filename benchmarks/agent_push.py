@@ -3,7 +3,7 @@
     python -m benchmarks.agent_push [--messages 3000] [--concurrency 16] [--conversations 50]
     python -m benchmarks.agent_push --rate 500      # open loop: 500 messages/s offered
 
-A real API process (uvicorn, started as ``tests.servers.start_api`` starts it, default
+A real API process (uvicorn, started by ``tests.servers.start_api`` without access log, default
 settings and embedding model) on loopback with its own SQLite file; no Rasa (a message to a
 conversation an agent holds never reaches the bot). One agent holds every conversation and has
 the console's live stream open (``WS /api/agent/stream``, signed in with the session cookie).
@@ -31,7 +31,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from websockets.asyncio.client import connect
 
 from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase, State
 from escalation.sqlite import now
-from tests.servers import BIN, free_port, wait_until_up
+from tests.servers import free_port, start_api, stop
 
 USERNAME, PASSWORD = "bench", "bench-password-1"
 GOAL_RATE, GOAL_P99_MS = 500, 100
@@ -440,35 +439,16 @@ def main() -> None:
             "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: the bot is never asked
         }
         log = Path(folder) / "api.log"
-        # the command of tests.servers.start_api, started here so that it is stopped on any
-        # error, during start-up too
-        command = [
-            BIN / "python",
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.app:create_app",
-            "--no-access-log",
-        ]  # as `helpdesk serve` runs it
         started = time.perf_counter()
-        with log.open("w") as output:
-            server = subprocess.Popen(
-                [*command, "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
-            )
+        server = start_api(port, env, log, "--no-access-log")  # as `helpdesk serve` runs it
+        ready_s = time.perf_counter() - started
         try:
-            wait_until_up(f"http://127.0.0.1:{port}/openapi.json", server)
-            ready_s = time.perf_counter() - started
             storage = asyncio.run(measure(f"http://127.0.0.1:{port}", run, args, server.pid))
         except Exception:
             print(log.read_text(errors="replace")[-3000:])
             raise
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     report(summarise(run, storage, args), run, args, ready_s)
 
 

@@ -31,19 +31,12 @@ class Outcome:
 
 
 class ConversationService:
-    def __init__(
-        self,
-        store: ConversationStore,
-        bot: RasaClient,
-        live: LiveEvents,
-        desk: Desk,
-        reopen_window: timedelta,
-    ):
-        self.store = store
+    def __init__(self, bot: RasaClient, desk: Desk):
         self.bot = bot
-        self.live = live
         self.desk = desk
-        self.reopen_window = reopen_window
+        self.store: ConversationStore = desk.store
+        self.live: LiveEvents = desk.live
+        self.reopen_window = timedelta(minutes=desk.settings.reopen_window_minutes)
 
     async def receive(
         self,
@@ -75,7 +68,8 @@ class ConversationService:
             self.desk.reply_later(conversation)
         elif conversation.state == State.QUEUED and payload == "/wait":
             self.desk.keep_waiting(conversation)
-        # otherwise a person has it, or will: the bot stays silent
+        else:  # a person has it, or will: the bot stays silent and nothing changed here
+            return Outcome([], conversation)
         return Outcome(self._replies_to(message), self.store.get(conversation_id))
 
     def _over(self, conversation: Conversation) -> bool:

@@ -79,7 +79,6 @@ class ConversationStore(Protocol):
         self, conversation_id: str, agent_id: str, data: dict[str, Any]
     ) -> Conversation: ...
     def events(self, conversation_id: str, type: str | None = None) -> list[Event]: ...
-    def record(self, conversation_id: str, type: str, data: dict[str, Any]) -> None: ...
     def in_state(self, *states: State) -> list[Conversation]: ...
     def held_by(self, agent_id: str) -> list[Conversation]: ...
     def of_customer(self, customer_id: str) -> list[Conversation]: ...
@@ -455,11 +454,6 @@ class SqliteConversationStore:
                   created_at=datetime.fromisoformat(r[4]))
             for r in rows
         ]  # fmt: skip
-
-    def record(self, conversation_id: str, type: str, data: dict[str, Any]) -> None:
-        with self.database.write() as conn:
-            self._get(conn, conversation_id)
-            self._record(conn, conversation_id, type, data)
 
     def _record(
         self, conn: sqlite3.Connection, conversation_id: str, type: str, data: dict[str, Any]

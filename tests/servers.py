@@ -30,21 +30,30 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_api(port: int, env: dict, log: Path) -> subprocess.Popen:
-    """The API alone (no Rasa), as uvicorn would run it behind a process manager."""
-    command = [
-        BIN / "python",
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.app:create_app",
-        "--port",
-        str(port),
-    ]
+def start_api(port: int, env: dict, log: Path, *options: str) -> subprocess.Popen:
+    """The API alone (no Rasa), as uvicorn would run it behind a process manager; stopped again
+    if it does not come up. ``options``: more uvicorn options."""
+    command = [BIN / "python", "-m", "uvicorn", "--factory", "api.app:create_app"]
     with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)
+        process = subprocess.Popen(
+            [*command, "--port", str(port), *options],
+            env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process)
+    except BaseException:
+        stop(process)
+        raise
     return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Service:

@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 
 from escalation import Role, SqliteAgents, SqliteDatabase
 from tests.clients import Customer
-from tests.servers import free_port, start_api
+from tests.servers import free_port, start_api, stop
 
 PASSWORD = "correct horse battery"
 
@@ -34,8 +34,7 @@ def server(tmp_path_factory):
     }
     process = start_api(port, env, folder / "api.log")
     yield {"url": f"http://127.0.0.1:{port}", "db": db}
-    process.terminate()
-    process.wait(timeout=10)
+    stop(process)
 
 
 class Console:

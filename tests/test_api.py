@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.factories import article, write_jsonl
-from tests.servers import BIN, free_port, start_api
+from tests.servers import BIN, free_port, start_api, stop
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,7 @@ def api(tmp_path_factory):
     server = start_api(port, os.environ | {"HELPDESK_DB": str(db)}, folder / "api.log")
     base = f"http://127.0.0.1:{port}"
     yield httpx.Client(base_url=base, timeout=10)
-    server.terminate()
-    server.wait(timeout=10)
+    stop(server)
 
 
 def test_search_returns_the_cli_shape(api):

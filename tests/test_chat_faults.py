@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from escalation import SqliteConversationStore, SqliteDatabase
-from tests.servers import Service, free_port, start_api
+from tests.servers import Service, free_port, start_api, stop
 
 
 class BrokenRasa(BaseHTTPRequestHandler):
@@ -44,8 +44,7 @@ def api_with_broken_bot(request, tmp_path_factory):
     service = Service(folder, HELPDESK_RASA_PORT=str(port), HELPDESK_RASA_TIMEOUT="1")
     process = start_api(service.ports["api"], service.env, folder / "api.log")
     yield service, folder / "api.log"
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
     if stand_in:
         stand_in.shutdown()
 

@@ -31,7 +31,7 @@ const state = {
 const drafts = new Map(); // conversation id -> unsent reply text
 const stream = { socket: null, retryMs: RETRY_MIN_MS, timer: null };
 
-/* ---------- HTTP (api() is in http.js) ---------- */
+/* ---------- HTTP (api() is in page.js) ---------- */
 
 const conversationPath = (id) => `/api/agent/conversations/${encodeURIComponent(id)}`;
 
@@ -43,15 +43,6 @@ function newMessageId() {
 }
 
 /* ---------- errors and busy state ---------- */
-
-function showError(message) {
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-}
-
-function clearError() {
-  $("error").hidden = true;
-}
 
 function report(error) {
   if (error.status === 401 && state.me) showLogin();
@@ -77,20 +68,6 @@ async function attempt(action) {
 }
 
 /* ---------- small helpers ---------- */
-
-/** A new element: `text` becomes its text, `testid` its data-testid, and children (elements or
- * strings, which become text nodes) are appended; null, undefined and false are skipped. */
-function h(tag, { className, text, testid, ...attributes } = {}, children = []) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined && text !== null) element.textContent = text;
-  if (testid) element.dataset.testid = testid;
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
-  for (const child of children) {
-    if (child !== null && child !== undefined && child !== false) element.append(child);
-  }
-  return element;
-}
 
 /** The translation of `prefix.value`, or the value itself when there is none. */
 function label(prefix, value) {
@@ -748,12 +725,16 @@ function earlierTable(earlier) {
 
 /* ---------- transcript, notes, vouchers ---------- */
 
+/** Fills a list with one element per item, or with a muted "nothing here" line. */
+function fillList(id, items, element, emptyKey, emptyTag = "li") {
+  const entries = items.length
+    ? items.map(element)
+    : [h(emptyTag, { className: "empty muted", text: t(emptyKey) })];
+  $(id).replaceChildren(...entries);
+}
+
 function renderTranscript() {
-  const messages = state.detail.messages || [];
-  const entries = messages.length
-    ? messages.map(messageElement)
-    : [h("p", { className: "empty muted", text: t("transcript.empty") })];
-  $("transcript").replaceChildren(...entries);
+  fillList("transcript", state.detail.messages || [], messageElement, "transcript.empty", "p");
 }
 
 function messageElement(message) {
@@ -798,11 +779,7 @@ function showCustomerTyping(typing) {
 }
 
 function renderNotes() {
-  const notes = state.detail.notes || [];
-  const entries = notes.length
-    ? notes.map(noteElement)
-    : [h("li", { className: "empty muted", text: t("notes.empty") })];
-  $("notes-list").replaceChildren(...entries);
+  fillList("notes-list", state.detail.notes || [], noteElement, "notes.empty");
 }
 
 function noteElement(note) {
@@ -823,16 +800,12 @@ function addNote(note) {
 }
 
 function renderVouchers() {
-  const vouchers = state.detail.vouchers || [];
-  const entries = vouchers.length
-    ? vouchers.map((voucher) =>
-        h("li", {}, [
-          voucherLine(voucher),
-          h("span", { className: "message-time", text: formatTime(voucher.created_at) }),
-        ]),
-      )
-    : [h("li", { className: "empty muted", text: t("vouchers.empty") })];
-  $("vouchers-list").replaceChildren(...entries);
+  const voucherElement = (voucher) =>
+    h("li", {}, [
+      voucherLine(voucher),
+      h("span", { className: "message-time", text: formatTime(voucher.created_at) }),
+    ]);
+  fillList("vouchers-list", state.detail.vouchers || [], voucherElement, "vouchers.empty");
 }
 
 const voucherLine = (voucher) =>
@@ -1005,7 +978,7 @@ function renderKbHits() {
     $("kb-results").replaceChildren();
     return;
   }
-  const hits = state.kbHits.map((hit) => {
+  const hitElement = (hit) => {
     const insert = h("button", { type: "button", text: t("kb.insert") });
     insert.addEventListener("click", () => insertArticle(hit.id));
     return h("li", { className: "kb-hit" }, [
@@ -1013,9 +986,8 @@ function renderKbHits() {
       h("span", { className: "score", text: percent(hit.score) }),
       insert,
     ]);
-  });
-  const nothing = h("li", { className: "empty muted", text: t("kb.nothing") });
-  $("kb-results").replaceChildren(...(hits.length ? hits : [nothing]));
+  };
+  fillList("kb-results", state.kbHits, hitElement, "kb.nothing");
 }
 
 function insertArticle(id) {

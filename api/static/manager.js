@@ -18,15 +18,6 @@ const state = {
 
 /* ---------- page state ---------- */
 
-function showError(message) {
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-}
-
-function clearError() {
-  $("error").hidden = true;
-}
-
 /** Only one of: signed out, not a manager, the manager panels. */
 function showView(view) {
   $("signed-out").hidden = view !== "signed-out";
@@ -49,15 +40,6 @@ async function attempt(action) {
     report(error);
     return false;
   }
-}
-
-/** A new element whose text is set with textContent. */
-function h(tag, { className, text } = {}, children = []) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined && text !== null) element.textContent = text;
-  element.append(...children);
-  return element;
 }
 
 function formatTime(iso) {

@@ -1,6 +1,32 @@
-// The console's and the manager page's one way to call the API: JSON, the session cookie, and
-// the CSRF header on every write (docs/agent-console.md).
+// What the console and the manager page share: the one way to call the API (JSON, the session
+// cookie, the CSRF header on every write: docs/agent-console.md), building elements (text only
+// ever through textContent) and the error banner.
 "use strict";
+
+/** A new element: `text` becomes its text, `testid` its data-testid, and children (elements or
+ * strings, which become text nodes) are appended; null, undefined and false are skipped. */
+function h(tag, { className, text, testid, ...attributes } = {}, children = []) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined && text !== null) element.textContent = text;
+  if (testid) element.dataset.testid = testid;
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  for (const child of children) {
+    if (child !== null && child !== undefined && child !== false) element.append(child);
+  }
+  return element;
+}
+
+/* The error banner: both pages have #error holding #error-text. */
+
+function showError(message) {
+  document.getElementById("error-text").textContent = message;
+  document.getElementById("error").hidden = false;
+}
+
+function clearError() {
+  document.getElementById("error").hidden = true;
+}
 
 class ApiError extends Error {
   constructor(status, message) {
