@@ -159,8 +159,23 @@ def _customer_json(request: Request, conversation: Conversation, names: dict) ->
             "first_message": first.text[:SUMMARY_CHARS] if first else "",
             "agent": names.get(other.assignee_id),
         })  # fmt: skip
+    phone = customer.get("phone")
     return {"id": customer["id"], "vip": bool(customer.get("vip")),
-            "name": customer.get("name"), "earlier": earlier}  # fmt: skip
+            "name": customer.get("name"), "phone": phone,
+            "sms_opted_out": bool(phone) and request.app.state.sms.opted_out(phone),
+            "earlier": earlier}  # fmt: skip
+
+
+def _messages_json(request: Request, conversation_id: str) -> list[dict[str, Any]]:
+    """Everything said, each text to the customer with how its delivery went."""
+    deliveries = request.app.state.sms.deliveries(conversation_id)
+    messages = []
+    for message in _store(request).messages(conversation_id):
+        item = message.to_json()
+        if message.id in deliveries:
+            item["delivery"] = deliveries[message.id]
+        messages.append(item)
+    return messages
 
 
 # -- routes ------------------------------------------------------------------------------------
@@ -185,7 +200,7 @@ async def conversation(request: Request, agent: AnyAgent, conversation_id: str) 
         "conversation": conversation_json(found, names),
         "handoff": _handoff(store, conversation_id),
         "customer": _customer_json(request, found, names),
-        "messages": [m.to_json() for m in store.messages(conversation_id)],
+        "messages": _messages_json(request, conversation_id),
         "notes": casework.notes(conversation_id),
         "vouchers": casework.vouchers(conversation_id),
     }

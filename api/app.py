@@ -1,15 +1,29 @@
 """The FastAPI application: the customer chat, the agent console and the knowledge base."""
 
+import asyncio
+import contextlib
 import gc
+import html
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 
-from api import agent, auth, chat, kb, manager
+from api import agent, auth, chat, kb, manager, sms
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
+from channels.phone_link import PhoneLinks
+from channels.sms import SmsChannel
+from channels.sms_outbox import SmsOutbox
+from channels.sms_store import SqliteSmsStore
+from channels.twilio import TwilioClient
 from escalation import (
     ClaimRefused,
     Desk,
@@ -44,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
+        async with _sms_delivery(app.state.sms):
+            yield
         await bot.close()
 
     app = FastAPI(title="Helpdesk", version="0.1.0", lifespan=lifespan)
@@ -62,7 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.agents = desk.agents
     app.state.desk = desk
     app.state.service = ConversationService(bot, desk)
-    for router in (kb.router, chat.router, auth.router, agent.router, manager.router):
+    app.state.sms = SmsChannel(
+        app.state.service, SqliteSmsStore(database), app.state.knowledge, settings
+    )
+    app.state.phone_links = PhoneLinks(app.state.sms, desk)
+    routers = (kb.router, chat.router, sms.router, auth.router, agent.router, manager.router)
+    for router in routers:
         app.include_router(router)
     for error, status in ERRORS.items():
         app.add_exception_handler(error, _answer_with(status))
@@ -74,6 +94,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gc.collect()
     gc.freeze()
     return app
+
+
+@asynccontextmanager
+async def _sms_delivery(channel: SmsChannel):
+    """The SMS delivery worker, while the app runs (when SMS is configured)."""
+    settings = channel.settings
+    if not settings.sms_enabled:
+        yield
+        return
+    client = TwilioClient(
+        settings.twilio_account_sid, settings.twilio_auth_token,
+        from_number=settings.twilio_from_number,
+        messaging_service_sid=None if settings.twilio_from_number
+        else settings.twilio_messaging_service_sid,
+        base_url=settings.twilio_api_base,
+    )  # fmt: skip
+    worker = asyncio.create_task(SmsOutbox(channel, client).run())
+    try:
+        yield
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await client.close()
 
 
 def _answer_with(status: int):
@@ -88,6 +132,14 @@ def _pages(app: FastAPI) -> None:
     async def home() -> FileResponse:
         """A plain page to try the chat by hand (the embeddable widget is its own issue)."""
         return FileResponse(STATIC / "chat.html")
+
+    @app.get("/help/{article_id}", include_in_schema=False)
+    async def help_article(request: Request, article_id: str) -> HTMLResponse:
+        """A knowledge-base article as a page: the link at the end of a shortened SMS answer."""
+        article = request.app.state.knowledge.article(article_id)
+        if article is None or not article.get("published", True):
+            return HTMLResponse("<!doctype html><title>404</title><h1>404</h1>", 404)
+        return HTMLResponse(_article_page(article))
 
     @app.get("/console", include_in_schema=False)
     async def console() -> FileResponse:
@@ -104,3 +156,19 @@ def _pages(app: FastAPI) -> None:
         if RANK[signed_in.role] < RANK[Role.MANAGER]:
             return JSONResponse({"detail": "this page needs the manager role"}, status_code=403)
         return FileResponse(STATIC / "manager.html")
+
+
+def _article_page(article: dict) -> str:
+    """The article's question and answer, escaped: article text is never markup here."""
+    paragraphs = "".join(
+        f"<p>{html.escape(block)}</p>"
+        for block in article["answer"].replace("**", "").split("\n\n")
+    )
+    return (
+        f'<!doctype html><html lang="{html.escape(article["lang"])}"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(article['question'])}</title>"
+        '<body style="font: 17px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;'
+        ' padding: 0 1rem; white-space: pre-line">'
+        f"<h1>{html.escape(article['question'])}</h1>{paragraphs}</body></html>"
+    )

@@ -18,6 +18,7 @@ from fastapi import (
 )
 from pydantic import BaseModel, Field
 
+from channels.sms_text import mask_phone
 from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
 from escalation.live import FellBehind, customer_topic
 from escalation.service import ConversationService
@@ -76,6 +77,9 @@ def conversation_json(desk: Desk, conversation: Conversation) -> dict:
         result["queue"] = desk.position(conversation)
     if conversation.state == State.ASSIGNED and conversation.assignee_id:
         result["agent"] = desk.agents.get(conversation.assignee_id).display_name
+    phone = desk.store.customer(conversation.customer_id).get("phone")
+    result["sms"] = {"available": desk.settings.sms_enabled,
+                     "phone": mask_phone(phone) if phone else None}  # fmt: skip
     return result
 
 

@@ -135,14 +135,23 @@ def segments(text: str) -> int:
 class TwilioError(Exception):
     """Twilio refused the message, or could not be reached; ``code`` is Twilio's error code.
 
-    ``code`` and ``status`` are None when no answer came back at all.
+    ``code`` and ``status`` are None when no answer came back at all; ``maybe_sent`` then says
+    whether the request went out (so that sending again could text the customer twice).
     """
 
-    def __init__(self, code: int | None, message: str, status: int | None):
+    def __init__(self, code: int | None, message: str, status: int | None, maybe_sent=False):
         super().__init__(f"Twilio error {code} (HTTP {status}): {message}")
         self.code = code
         self.message = message
         self.status = status
+        self.maybe_sent = maybe_sent
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: Twilio was unreachable, busy (429) or failing (5xx)."""
+        if self.status is None:
+            return not self.maybe_sent
+        return self.status == 429 or self.status >= 500
 
 
 @dataclass(frozen=True)
@@ -236,7 +245,7 @@ class TwilioClient:
                 await asyncio.sleep(self._backoff_delay(attempt))
             except httpx.TransportError as error:
                 message = f"no answer from Twilio, the message may have been sent: {error!r}"
-                raise TwilioError(None, message, None) from error
+                raise TwilioError(None, message, None, maybe_sent=True) from error
             else:
                 delay = self._retry_delay(attempt, response)
                 if last or delay is None:

@@ -21,7 +21,14 @@ from escalation.models import (
     Sender,
     State,
 )
-from escalation.queue import HANDLING_SAMPLE, QueuePolicy, best_agent, priority
+from escalation.queue import (
+    HANDLING_SAMPLE,
+    QueuePolicy,
+    QueueStanding,
+    best_agent,
+    priority,
+    worth_texting,
+)
 from escalation.sqlite import now
 from escalation.store import ConversationStore
 from escalation.texts import text, wait_text
@@ -134,7 +141,9 @@ class Desk:
             wait = self.policy.expected_wait_s(position, agents, handling)
             status, nobody = self._status(conversation, position, wait)
             if conversation.id == announce_to:
-                self._announce(conversation, status, offer_later=nobody)
+                self._announce(conversation, status, (position, wait), offer_later=nobody)
+            elif conversation.route == "sms":
+                self._text_if_news(conversation, status, (position, wait))
             told = (position, None if wait is None else round(wait / 60))
             if self._told.get(conversation.id) != told:
                 self._told[conversation.id] = told
@@ -144,28 +153,53 @@ class Desk:
         waiting = {c.id for c in queued}
         self._told = {k: v for k, v in self._told.items() if k in waiting}
 
-    def _announce(self, conversation: Conversation, status: str, offer_later: bool) -> None:
-        language = conversation.language or conversation.locale
-        replies = (
-            [{"title": text("reply_later", language), "payload": "/reply_later"},
-             {"title": text("wait", language), "payload": "/wait"}]
-            if offer_later and not conversation.reply_later
-            else []
+    def _announce(
+        self, conversation: Conversation, status: str, standing: QueueStanding, offer_later: bool
+    ) -> None:
+        """The place in the queue, said once on entry; with no one to answer, the customer may
+        ask for a later reply (or, from the web chat, to continue by SMS)."""
+        language = self._language(conversation)
+        replies = []
+        if offer_later and not conversation.reply_later:
+            replies = [{"title": text("reply_later", language), "payload": "/reply_later"},
+                       {"title": text("wait", language), "payload": "/wait"}]  # fmt: skip
+            if self.settings.sms_enabled and conversation.route != "sms":
+                replies.append({"title": text("continue_by_sms", language), "payload": "/sms"})
+        self._say(conversation.id, status, replies, {"queue": list(standing)})
+
+    def _text_if_news(
+        self, conversation: Conversation, status: str, standing: QueueStanding
+    ) -> None:
+        """A texting customer hears of a new place only when it is worth a message."""
+        last = next(
+            (m.metadata["queue"] for m in reversed(self.store.messages(conversation.id))
+             if m.sender == Sender.SYSTEM and "queue" in m.metadata),
+            None,
         )  # fmt: skip
-        self._say(conversation.id, status, replies)
+        if last is None or worth_texting(tuple(last), standing):
+            self._say(conversation.id, status, metadata={"queue": list(standing)})
 
     # -- the customer, while waiting or after resolution ------------------------------------
     def reply_later(self, conversation: Conversation) -> None:
-        """Recorded for the agent (and, with the SMS channel, a text message when answered)."""
+        """Recorded for the agent; the answer reaches the customer where they wrote from."""
         self.store.annotate(conversation.id, {"reply_later": 1}, "reply_later", {})
         self._changed(conversation.id)
-        self._say(conversation.id, text("reply_later_noted", self._language(conversation)))
+        noted = "reply_later_noted_sms" if conversation.route == "sms" else "reply_later_noted"
+        self._say(conversation.id, text(noted, self._language(conversation)))
         self.live.publish(QUEUE_TOPIC, {"type": "queue_changed"})
 
     def keep_waiting(self, conversation: Conversation) -> None:
         position = self.store.queue_position(conversation.id) or 1
         language = self._language(conversation)
         self._say(conversation.id, text("waiting_noted", language, position=position))
+
+    def move_to(self, conversation_id: str, channel: str, address: str) -> None:
+        """The customer asked to continue on another channel (SMS at ``address``, masked):
+        replies go there from now on, until they write from somewhere else."""
+        self.store.annotate(conversation_id, {"reply_channel": channel}, "channel", {"to": channel})
+        self._changed(conversation_id)
+        language = self._language(self.store.get(conversation_id))
+        self._say(conversation_id, text(f"moved_to_{channel}", language, phone=address))
 
     def reopen(self, conversation: Conversation) -> None:
         """The customer wrote again soon after resolution: back to the same agent."""
@@ -354,9 +388,15 @@ class Desk:
         self.live.conversation(conversation.id, {"type": "state", "conversation": state})
         self._changed(conversation.id)
 
-    def _say(self, conversation_id: str, body: str, quick_replies: list | None = None) -> Message:
+    def _say(
+        self,
+        conversation_id: str,
+        body: str,
+        quick_replies: list | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
         message, _ = self.store.add_message(
-            conversation_id, Sender.SYSTEM, body, quick_replies=quick_replies
+            conversation_id, Sender.SYSTEM, body, quick_replies=quick_replies, metadata=metadata
         )
         self.live.conversation(conversation_id, {"type": "message", "message": message.to_json()})
         return message

@@ -93,6 +93,12 @@ class Conversation:
     resolution_code: str | None = None
     reply_later: bool = False
     previous_id: str | None = None  # the conversation this one follows on from
+    reply_channel: str | None = None  # where the customer wrote from last, or moved to
+
+    @property
+    def route(self) -> str:
+        """The channel replies go out on."""
+        return self.reply_channel or self.channel
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class Message:
             "seq": self.seq,
             "sender": self.sender.value,
             "text": self.text,
+            "channel": self.channel,
             "created_at": self.created_at.isoformat(),
         }
         if self.quick_replies:

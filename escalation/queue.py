@@ -103,3 +103,25 @@ def best_agent(conversation: Conversation, agents: Sequence[Agent]) -> Agent | N
         candidates,
         key=lambda a: (-len(topics & set(a.tags)), a.load, a.last_assigned_at, a.username),
     )
+
+
+QueueStanding = tuple[int, float | None]  # (position, expected wait in seconds or None)
+SMS_WAIT_CHANGE_S = 600
+
+
+def worth_texting(before: QueueStanding, after: QueueStanding) -> bool:
+    """Whether a texting customer's new place in the queue is worth an SMS.
+
+    A chat page can update its status line on every move; a text message interrupts the
+    customer (and is billed), so only news they would act on is sent: they are next, they
+    have come at least half the way since the last text, the estimate moved by ten minutes or
+    more, or someone became available (or no one is any more).
+    """
+    (was, was_wait), (now_at, wait) = before, after
+    if (was_wait is None) != (wait is None):
+        return True
+    if now_at == 1 and was != 1:
+        return True
+    if now_at <= was / 2:
+        return True
+    return wait is not None and was_wait is not None and abs(wait - was_wait) >= SMS_WAIT_CHANGE_S

@@ -89,3 +89,15 @@ def m002_agents_and_queue(db: Database) -> None:
                                ("agent_id", "agents", "id")],
     )  # fmt: skip
     db["vouchers"].create_index(["code"], unique=True)
+
+
+@migrations()
+def m003_channels(db: Database) -> None:
+    # A phone number is a customer identity: a returning texter is the same customer.
+    db["customers"].add_column("phone", str)
+    db["customers"].create_index(["phone"], unique=True)
+    # Where replies go: the channel the customer wrote from last (or chose, moving to SMS).
+    db["conversations"].add_column("reply_channel", str)
+    # Outbound messages on a channel that is not live (SMS) are found by their channel.
+    db["messages"].create_index(["channel", "id"])
+    db["messages"].create_index(["client_message_id"])

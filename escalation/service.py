@@ -30,6 +30,17 @@ class Outcome:
     new_token: str | None = None  # set when the message started a new conversation
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A customer message, stored: what ``respond`` needs to answer it."""
+
+    message: Message
+    created: bool  # False: a repeat of a message stored before, answered already
+    conversation: Conversation  # as it was when the message arrived
+    payload: str | None = None
+    new_token: str | None = None
+
+
 class ConversationService:
     def __init__(self, bot: RasaClient, desk: Desk):
         self.bot = bot
@@ -44,24 +55,44 @@ class ConversationService:
         text: str,
         client_message_id: str | None = None,
         payload: str | None = None,
+        channel: str = "web",
     ) -> Outcome:
-        """``payload``: what a pressed quick reply means; ``text`` is what it said."""
+        """Store the message, then answer it. ``payload``: what a pressed quick reply means;
+        ``text`` is what it said."""
+        accepted = self.accept(conversation_id, text, client_message_id, payload, channel)
+        return await self.respond(accepted)
+
+    def accept(
+        self,
+        conversation_id: str,
+        text: str,
+        client_message_id: str | None = None,
+        payload: str | None = None,
+        channel: str = "web",
+    ) -> Accepted:
+        """Store the message (committed when this returns), in a new conversation if this one
+        is over. A channel with a webhook deadline (SMS) acknowledges here and responds later."""
         conversation = self.store.get(conversation_id)
+        new_token = None
         if self._over(conversation):
-            return await self._follow_on(conversation, text, client_message_id, payload)
+            conversation, new_token = self._follow_on(conversation, channel)
         language = self._language(text, conversation)
         message, created = self.store.add_message(
-            conversation_id,
-            Sender.CUSTOMER,
-            text,
-            client_message_id=client_message_id,
-            metadata={"language": language},
-        )
-        if not created:
-            return Outcome(self._replies_to(message), self.store.get(conversation_id))
-        self._published(message)
+            conversation.id, Sender.CUSTOMER, text, client_message_id=client_message_id,
+            metadata={"language": language}, channel=channel,
+        )  # fmt: skip
+        if created:
+            self._published(message)
+        return Accepted(message, created, conversation, payload, new_token)
+
+    async def respond(self, accepted: Accepted) -> Outcome:
+        """The bot's answer, or the desk's move; nothing when a person has the conversation."""
+        message, conversation, payload = accepted.message, accepted.conversation, accepted.payload
+        if not accepted.created:
+            return self._outcome(accepted, self._replies_to(message))
         if conversation.state == State.BOT:
-            await self._ask_bot(conversation, payload or text, language)
+            language = message.metadata["language"]
+            await self._ask_bot(conversation, payload or message.text, language)
         elif conversation.state == State.RESOLVED:
             self.desk.reopen(conversation)
         elif conversation.state == State.QUEUED and payload == "/reply_later":
@@ -69,8 +100,12 @@ class ConversationService:
         elif conversation.state == State.QUEUED and payload == "/wait":
             self.desk.keep_waiting(conversation)
         else:  # a person has it, or will: the bot stays silent and nothing changed here
-            return Outcome([], conversation)
-        return Outcome(self._replies_to(message), self.store.get(conversation_id))
+            return self._outcome(accepted, [])
+        return self._outcome(accepted, self._replies_to(message))
+
+    def _outcome(self, accepted: Accepted, replies: list[Message]) -> Outcome:
+        conversation = self.store.get(accepted.conversation.id)
+        return Outcome(replies, conversation, accepted.new_token)
 
     def _over(self, conversation: Conversation) -> bool:
         """Closed, or resolved longer ago than the reopen window: the next message is new."""
@@ -82,22 +117,18 @@ class ConversationService:
             and now() - conversation.resolved_at > self.reopen_window
         )
 
-    async def _follow_on(
-        self, old: Conversation, text: str, client_message_id: str | None, payload: str | None
-    ) -> Outcome:
-        """A new conversation with the bot for the same customer, linked to the old one. A
-        retried message finds the one it started (with a fresh token: the first was lost)."""
+    def _follow_on(self, old: Conversation, channel: str) -> tuple[Conversation, str]:
+        """A new conversation with the bot for the same customer, linked to the old one, and
+        its token. A retried message finds the one it started (with a fresh token: the first
+        was lost)."""
         if old.state == State.RESOLVED:
             self.store.transition(old.id, State.CLOSED, {"by": "new_message"})
         successor = self.store.successor(old.id)
         if successor is not None:
-            token = self.store.rotate_token(successor.id)
-        else:
-            successor, token = self.store.create_conversation(
-                old.channel, old.language or old.locale, old.customer_id, previous_id=old.id
-            )
-        outcome = await self.receive(successor.id, text, client_message_id, payload)
-        return Outcome(outcome.messages, outcome.conversation, new_token=token)
+            return successor, self.store.rotate_token(successor.id)
+        return self.store.create_conversation(
+            channel, old.language or old.locale, old.customer_id, previous_id=old.id
+        )
 
     def _published(self, message: Message) -> Message:
         self.live.conversation(
@@ -111,7 +142,7 @@ class ConversationService:
 
     async def _ask_bot(self, conversation: Conversation, text: str, language: str) -> None:
         metadata = {
-            "channel": conversation.channel,
+            "channel": conversation.route,
             "language": language,
             "customer": conversation.customer_id,
         }

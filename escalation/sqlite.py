@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils import Migrations
 
 from escalation.schema import migrations
 
@@ -32,6 +33,10 @@ class SqliteDatabase:
         self.db.enable_wal()
         self.db.execute("pragma foreign_keys = on")
         self._lock = threading.RLock()  # one connection shared by threads: one user at a time
+        self.migrate(migrations)
+
+    def migrate(self, migrations: Migrations) -> None:
+        """Apply a part's schema changes (each part keeps its own, named, history)."""
         with self.write():  # one process migrates; another starting at once waits, then skips
             migrations.apply(self.db)
 

@@ -31,7 +31,8 @@ from escalation.sqlite import SqliteDatabase, now
 CONVERSATION_COLUMNS = (
     "id, customer_id, channel, locale, state, created_at, updated_at, metadata, language, "
     "priority, reason, tags, team, assignee_id, queued_at, first_response_due, "
-    "first_response_at, resolution_due, resolved_at, resolution_code, reply_later, previous_id"
+    "first_response_at, resolution_due, resolved_at, resolution_code, reply_later, previous_id, "
+    "reply_channel"
 )
 MESSAGE_COLUMNS = (
     "id, conversation_id, seq, sender, text, channel, quick_replies, metadata, "
@@ -61,8 +62,11 @@ class ConversationStore(Protocol):
         quick_replies: list[dict[str, str]] | None = None,
         metadata: dict[str, Any] | None = None,
         holder: str | None = None,
+        channel: str | None = None,
     ) -> tuple[Message, bool]: ...
     def messages(self, conversation_id: str, after: int = 0) -> list[Message]: ...
+    def outbound(self, channel: str, after_id: int, limit: int) -> list[Message]: ...
+    def by_client_message_id(self, client_message_id: str, channel: str) -> Message | None: ...
     def last_message(self, conversation_id: str, sender: Sender) -> Message | None: ...
     def transition(
         self,
@@ -85,6 +89,8 @@ class ConversationStore(Protocol):
     def queue_position(self, conversation_id: str) -> int | None: ...
     def customer(self, customer_id: str) -> dict[str, Any]: ...
     def update_customer(self, customer_id: str, metadata: dict[str, Any]) -> dict[str, Any]: ...
+    def customer_by_phone(self, phone: str, create: bool = False) -> str | None: ...
+    def link_phone(self, customer_id: str, phone: str) -> None: ...
     def handling_times(self, limit: int) -> list[float]: ...
 
 
@@ -105,7 +111,7 @@ def _conversation(row: tuple) -> Conversation:
         queued_at=_time(row[14]), first_response_due=_time(row[15]),
         first_response_at=_time(row[16]), resolution_due=_time(row[17]),
         resolved_at=_time(row[18]), resolution_code=row[19], reply_later=bool(row[20]),
-        previous_id=row[21],
+        previous_id=row[21], reply_channel=row[22],
     )  # fmt: skip
 
 
@@ -338,11 +344,45 @@ class SqliteConversationStore:
     def customer(self, customer_id: str) -> dict[str, Any]:
         with self.database.read() as conn:
             row = conn.execute(
-                "select id, created_at, metadata from customers where id = ?", [customer_id]
+                "select id, created_at, metadata, phone from customers where id = ?", [customer_id]
             ).fetchone()
         if row is None:
             raise NotFound(f"customer {customer_id}")
-        return {"id": row[0], "created_at": row[1], **json.loads(row[2])}
+        return {"id": row[0], "created_at": row[1], **json.loads(row[2]), "phone": row[3]}
+
+    def customer_by_phone(self, phone: str, create: bool = False) -> str | None:
+        """The customer this phone number (E.164) belongs to; with ``create``, a new one if
+        none does, so a returning texter is always the same customer."""
+        with self.database.write() as conn:
+            row = conn.execute("select id from customers where phone = ?", [phone]).fetchone()
+            if row is not None or not create:
+                return row[0] if row else None
+            customer_id = str(uuid.uuid4())
+            conn.execute(
+                "insert into customers (id, created_at, metadata, phone) values (?, ?, '{}', ?)",
+                [customer_id, now().isoformat(), phone],
+            )
+            return customer_id
+
+    def link_phone(self, customer_id: str, phone: str) -> None:
+        """The phone is now this customer's (a web customer proved it with a texted code).
+
+        If the number already was another customer's, that customer's conversations become
+        this one's: it was the same person, and agents should see one history.
+        """
+        with self.database.write() as conn:
+            row = conn.execute("select id from customers where phone = ?", [phone]).fetchone()
+            if row is not None and row[0] != customer_id:
+                conn.execute(
+                    "update conversations set customer_id = ? where customer_id = ?",
+                    [customer_id, row[0]],
+                )
+                conn.execute(
+                    "update customers set phone = null, metadata = json_set(metadata, "
+                    "'$.merged_into', ?) where id = ?",
+                    [customer_id, row[0]],
+                )
+            conn.execute("update customers set phone = ? where id = ?", [phone, customer_id])
 
     def update_customer(self, customer_id: str, metadata: dict[str, Any]) -> dict[str, Any]:
         """Merge ``metadata`` (e.g. ``{"vip": true}``) into what is known of the customer."""
@@ -370,11 +410,14 @@ class SqliteConversationStore:
         quick_replies: list[dict[str, str]] | None = None,
         metadata: dict[str, Any] | None = None,
         holder: str | None = None,
+        channel: str | None = None,
     ) -> tuple[Message, bool]:
         """Store a message; ``(message, False)`` if this ``client_message_id`` was stored before.
 
         ``holder``: only this agent may send, and only while they hold the conversation (checked
         in the same transaction, so a transfer cannot slip between the check and the write).
+        ``channel``: where a customer's message came from; replies go out on the channel the
+        customer used last (``Conversation.route``), which that message moves in the same write.
         """
         with self.database.write() as conn:
             conversation = self._get(conn, conversation_id)
@@ -391,7 +434,8 @@ class SqliteConversationStore:
                 "select coalesce(max(seq), 0) + 1 from messages where conversation_id = ?",
                 [conversation_id],
             ).fetchone()
-            channel = (metadata or {}).get("channel", conversation.channel)
+            if channel is None:  # a reply goes where the customer is
+                channel = conversation.channel if sender == Sender.CUSTOMER else conversation.route
             created = now().isoformat()
             cursor = conn.execute(
                 f"insert into messages ({MESSAGE_COLUMNS.removeprefix('id, ')}) "
@@ -402,6 +446,11 @@ class SqliteConversationStore:
                     json.dumps(metadata or {}, ensure_ascii=False), client_message_id, created,
                 ],
             )  # fmt: skip
+            if sender == Sender.CUSTOMER and channel != conversation.route:
+                conn.execute(  # replies follow the customer to the channel they used
+                    "update conversations set reply_channel = ? where id = ?",
+                    [channel, conversation_id],
+                )
             if sender == Sender.AGENT and conversation.first_response_at is None:
                 conn.execute(
                     "update conversations set first_response_at = ? where id = ?",
@@ -425,6 +474,28 @@ class SqliteConversationStore:
                 [conversation_id, after],
             ).fetchall()
         return [_message(row) for row in rows]
+
+    def outbound(self, channel: str, after_id: int, limit: int) -> list[Message]:
+        """Messages to customers sent on ``channel`` after message ``after_id``, oldest first:
+        a channel that is not live (SMS) delivers what it finds here, so a message committed
+        before a crash still goes out after it."""
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {MESSAGE_COLUMNS} from messages where channel = ? and id > ? "
+                "and sender != ? order by id limit ?",
+                [channel, after_id, Sender.CUSTOMER, limit],
+            ).fetchall()
+        return [_message(row) for row in rows]
+
+    def by_client_message_id(self, client_message_id: str, channel: str) -> Message | None:
+        """A message by the id its channel gave it (an SMS's MessageSid is unique everywhere)."""
+        with self.database.read() as conn:
+            row = conn.execute(
+                f"select {MESSAGE_COLUMNS} from messages where client_message_id = ? "
+                "and channel = ?",
+                [client_message_id, channel],
+            ).fetchone()
+        return _message(row) if row else None
 
     def last_message(self, conversation_id: str, sender: Sender) -> Message | None:
         with self.database.read() as conn:

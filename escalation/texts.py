@@ -41,6 +41,15 @@ TEXTS = {
         "en": "Noted: a person will answer here as soon as someone is back. You can close this "
         "page; the answer will be waiting for you in this chat.",
     },
+    "reply_later_noted_sms": {
+        "ru": "Хорошо: сотрудник ответит сюда по SMS, как только появится.",
+        "en": "Noted: a person will text you back here as soon as someone is back.",
+    },
+    "continue_by_sms": {"ru": "Продолжить по SMS", "en": "Continue by SMS"},
+    "moved_to_sms": {
+        "ru": "Продолжаем по SMS на номер {phone}. Вся переписка сохранена, и здесь тоже.",
+        "en": "We'll continue by SMS at {phone}. The whole conversation is kept, here too.",
+    },
     "waiting_noted": {
         "ru": "Хорошо, ждём вместе. Вы {position}-й в очереди.",
         "en": "All right, we'll wait together. You are number {position} in the queue.",

@@ -81,9 +81,42 @@ class Settings(BaseSettings):
         description="the largest voucher each role may grant",
     )
 
+    # SMS through Twilio (or anything speaking its wire format). Without an account,
+    # `helpdesk serve` runs the local stand-in (devtools.twilio_standin) so SMS can be tried.
+    public_url: str | None = Field(
+        None,
+        description="the base URL Twilio and customers reach this service at (behind a proxy, "
+        "the proxy's); webhook signatures are checked against it. Default: the API's address",
+    )
+    twilio_account_sid: str | None = Field(None, pattern=r"^AC[0-9a-zA-Z]{32}$")
+    twilio_auth_token: str | None = Field(None, min_length=1, description="signs webhooks")
+    twilio_from_number: str | None = Field(None, pattern=r"^\+[1-9]\d{1,14}$")
+    twilio_messaging_service_sid: str | None = Field(None, pattern=r"^MG[0-9a-zA-Z]{32}$")
+    twilio_api_base: str = "https://api.twilio.com"
+    sms_demo: bool = Field(True, description="no Twilio account: serve runs the local stand-in")
+    sms_standin_port: int = Field(8010, ge=1, le=65535)
+    sms_answer_segments: int = Field(
+        3, ge=1, le=10, description="a bot answer longer than this is shortened, with a link"
+    )
+    sms_send_attempts: int = Field(
+        8, ge=1, description="tries (each with the client's own retries) before a send fails"
+    )
+    sms_code_ttl_s: float = Field(600, gt=0, description="how long a texted code is valid")
+    sms_code_tries: int = Field(5, ge=1, description="wrong codes before the attempt is blocked")
+    sms_codes_per_hour: int = Field(3, ge=1, description="codes texted per conversation or number")
+
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def sms_enabled(self) -> bool:
+        sender = self.twilio_from_number or self.twilio_messaging_service_sid
+        return bool(self.twilio_account_sid and self.twilio_auth_token and sender)
 
 
 @lru_cache

@@ -12,6 +12,10 @@ const PRIORITIES = ["urgent", "high", "normal"];
 const SENDERS = ["customer", "bot", "agent", "system"];
 const FINISHED_STATES = ["resolved", "closed"];
 const MANAGER_ROLES = ["manager", "admin"];
+/* An SMS's delivery status: the order it moves in, and the ends that mean the customer did not get
+ * it (blocked: the number opted out with STOP). */
+const DELIVERY_ORDER = ["pending", "queued", "accepted", "sending", "sent", "delivered"];
+const DELIVERY_FAILURES = ["undelivered", "failed", "blocked"];
 
 const t = I18n.t;
 const $ = (id) => document.getElementById(id);
@@ -29,6 +33,7 @@ const state = {
   clockOffsetMs: 0, // the server's clock minus this browser's
 };
 const drafts = new Map(); // conversation id -> unsent reply text
+const earlyDeliveries = new Map(); // message id -> a delivery event that came before its message
 const stream = { socket: null, retryMs: RETRY_MIN_MS, timer: null };
 
 /* ---------- HTTP (api() is in page.js) ---------- */
@@ -81,6 +86,9 @@ function personName(person) {
   if (person && typeof person === "object") return person.display_name ?? person.username ?? "";
   return person ?? "";
 }
+
+/** "web", "sms" in words; an unknown channel as it is. */
+const channelName = (channel) => (channel ? label("channel", channel) : "");
 
 const percent = (score) => (typeof score === "number" ? `${Math.round(score * 100)}%` : "—");
 
@@ -310,6 +318,7 @@ function handleEvent(event) {
   else if (event.type === "note") addNote(event.note);
   else if (event.type === "conversation") applyConversation(event.conversation);
   else if (event.type === "typing" && event.sender === "customer") showCustomerTyping(event.typing);
+  else if (event.type === "delivery") applyDelivery(event.message_id, event.delivery);
 }
 
 /* ---------- the queue ---------- */
@@ -349,7 +358,10 @@ function queueEntry(item) {
     h("span", { className: "item-line" }, [
       priorityBadge(item.priority),
       item.vip && vipBadge(),
-      h("span", { className: "muted", text: [item.language, item.channel].filter(Boolean).join(" · ") }),
+      h("span", {
+        className: "muted",
+        text: [item.language, channelName(item.channel)].filter(Boolean).join(" · "),
+      }),
       waiting,
     ]),
     h("span", { className: "item-reason", text: reasonText(item.reason) }),
@@ -443,6 +455,7 @@ function leaveConversation() {
   if (state.detail) drafts.set(state.detail.conversation.id, $("reply-text").value);
   state.detail = null;
   state.canned = [];
+  earlyDeliveries.clear();
   showCustomerTyping(false);
   closeTransferForm();
 }
@@ -498,7 +511,7 @@ function renderConversationBar() {
   const holder = $("holder");
   holder.textContent = holderText(conversation);
   holder.classList.toggle("mine", isMine(conversation));
-  const meta = [label("state", conversation.state), conversation.channel, conversation.language];
+  const meta = [label("state", conversation.state), channelName(conversation.channel), conversation.language];
   if (conversation.reply_later) meta.push(t("holder.replyLater"));
   $("conversation-meta").textContent = meta.filter(Boolean).join(" · ");
   renderControls();
@@ -576,7 +589,7 @@ function handoffFacts(handoff, conversation) {
       h("dd", {}, [priorityBadge(handoff.priority || conversation.priority), conversation.vip && vipBadge()]),
     ],
     [t("handoff.language"), h("dd", { text: handoff.language || conversation.language })],
-    [t("handoff.channel"), h("dd", { text: conversation.channel })],
+    [t("handoff.channel"), h("dd", { text: channelName(conversation.channel) })],
   ]);
 }
 
@@ -680,6 +693,14 @@ function customerSection(customer) {
   return h("div", { className: "customer" }, [
     h("h3", { text: t("customer.heading") }),
     name,
+    customer.phone &&
+      h("p", {
+        className: "customer-phone",
+        testid: "customer-phone",
+        text: t("customer.phone", { phone: customer.phone }),
+      }),
+    customer.sms_opted_out &&
+      h("p", { className: "sms-opted-out", testid: "sms-opted-out", text: t("customer.smsOptedOut") }),
     MANAGER_ROLES.includes(state.me.role) && vipToggle(customer),
     h("h4", { text: t("customer.earlier") }),
     history,
@@ -713,7 +734,7 @@ function earlierTable(earlier) {
     open.addEventListener("click", () => openConversation(past.id));
     return [
       open,
-      past.channel,
+      channelName(past.channel),
       label("state", past.state),
       past.resolution_code ? label("resolution", past.resolution_code) : "—",
       past.first_message,
@@ -734,16 +755,25 @@ function fillList(id, items, element, emptyKey, emptyTag = "li") {
 }
 
 function renderTranscript() {
-  fillList("transcript", state.detail.messages || [], messageElement, "transcript.empty", "p");
+  const messages = state.detail.messages || [];
+  const marked = usesChannels(messages);
+  fillList("transcript", messages, (message) => messageElement(message, marked), "transcript.empty", "p");
 }
 
-function messageElement(message) {
+/** True when the transcript has messages from more than one channel: only then is each marked. */
+const usesChannels = (messages) =>
+  new Set(messages.map((message) => message.channel).filter(Boolean)).size > 1;
+
+function messageElement(message, showChannel) {
   const sender = SENDERS.includes(message.sender) ? message.sender : "system";
   const author = sender === "agent" && message.author ? personName(message.author) : t(`sender.${sender}`);
   const buttons = message.quick_replies || [];
   const element = h("div", { className: `message message-${sender}`, testid: "message" }, [
     h("div", { className: "message-head" }, [
       h("span", { className: "message-author", text: author }),
+      showChannel &&
+        message.channel &&
+        h("span", { className: "channel-mark", testid: "message-channel", text: channelName(message.channel) }),
       h("span", { className: "message-time", text: formatTime(message.created_at) }),
     ]),
     h("div", { className: "message-text", text: message.text }),
@@ -753,19 +783,76 @@ function messageElement(message) {
         text: t("transcript.buttons", { titles: buttons.map((button) => button.title).join(", ") }),
       }),
   ]);
+  if (message.delivery) element.append(deliveryElement(message.delivery));
+  element.classList.toggle("undelivered", isFailedDelivery(message.delivery));
   element.dataset.sender = sender;
+  element.dataset.messageId = String(message.id);
   return element;
+}
+
+const isFailedDelivery = (delivery) => Boolean(delivery && DELIVERY_FAILURES.includes(delivery.status));
+
+/** "Delivered · 2 segments", or for a text the customer did not get, why (red). */
+function deliveryElement(delivery) {
+  const failed = isFailedDelivery(delivery);
+  const parts = [label("delivery", delivery.status)];
+  if (typeof delivery.segments === "number") parts.push(segmentsText(delivery.segments));
+  if (typeof delivery.parts === "number" && delivery.parts > 1) {
+    parts.push(t("delivery.parts", { parts: delivery.parts }));
+  }
+  if (failed && delivery.error_code != null) parts.push(t("delivery.errorCode", { code: delivery.error_code }));
+  if (failed && delivery.error) parts.push(delivery.error);
+  return h("div", {
+    className: failed ? "delivery delivery-failed" : "delivery",
+    testid: "message-delivery",
+    text: parts.join(" · "),
+  });
+}
+
+const segmentsText = (count) => t(count === 1 ? "delivery.segment" : "delivery.segments", { count });
+
+/** Rank of a status: a late, older status never replaces a newer one (the ends rank highest). */
+function deliveryRank(delivery) {
+  const index = DELIVERY_ORDER.indexOf(delivery && delivery.status);
+  if (index >= 0) return index;
+  return delivery && delivery.status ? DELIVERY_ORDER.length : -1;
+}
+
+/** A "delivery" event: updates that message's marker in place, or keeps it until the message comes. */
+function applyDelivery(messageId, delivery) {
+  if (!delivery) return;
+  const message = state.detail.messages.find((known) => String(known.id) === String(messageId));
+  if (!message) {
+    const early = earlyDeliveries.get(String(messageId));
+    if (deliveryRank(delivery) >= deliveryRank(early)) earlyDeliveries.set(String(messageId), delivery);
+    return;
+  }
+  if (deliveryRank(delivery) < deliveryRank(message.delivery)) return;
+  message.delivery = delivery;
+  const shown = $("transcript").querySelector(`[data-message-id="${CSS.escape(String(messageId))}"]`);
+  shown?.replaceWith(messageElement(message, usesChannels(state.detail.messages)));
 }
 
 /** A live or just-sent message; each appears once (the socket echoes what this page sent). */
 function addMessage(message) {
   const messages = state.detail.messages;
-  if (messages.some((known) => known.id === message.id)) return;
+  if (messages.some((known) => known.id === message.id)) {
+    applyDelivery(message.id, message.delivery);
+    return;
+  }
+  const early = earlyDeliveries.get(String(message.id));
+  earlyDeliveries.delete(String(message.id));
+  if (early && deliveryRank(early) >= deliveryRank(message.delivery)) message.delivery = early;
   const scroller = $("conversation-scroll");
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  const channelsBefore = usesChannels(messages);
   messages.push(message);
-  $("transcript").querySelector(".empty")?.remove();
-  $("transcript").append(messageElement(message));
+  if (usesChannels(messages) !== channelsBefore) {
+    renderTranscript(); // a second channel: every message gets its marker
+  } else {
+    $("transcript").querySelector(".empty")?.remove();
+    $("transcript").append(messageElement(message, channelsBefore));
+  }
   if (atBottom) scroller.scrollTop = scroller.scrollHeight;
   if (message.sender === "customer") showCustomerTyping(false);
 }
