@@ -17,6 +17,8 @@ kb_app = typer.Typer(help="The FAQ knowledge base: import, search, evaluate.", n
 app.add_typer(kb_app, name="kb")
 users_app = typer.Typer(help="Agent accounts: add, list, disable.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+dev_app = typer.Typer(help="Try the service by hand.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 
 DbOption = Annotated[
     Path | None,
@@ -226,6 +228,42 @@ def users_disable(
         _fail(f"no account {username!r}", code=1)
     agents.audit(None, "user_disabled", username, by="cli")
     typer.echo(f"Disabled {agent.username}")
+
+
+@dev_app.command("sms")
+def dev_sms(
+    phone: Annotated[str, typer.Argument(help="the texter's number, E.164: +79991234567")],
+    text: Annotated[str, typer.Argument(help="what they text")],
+    wait: Annotated[float, typer.Option(help="seconds to wait for replies")] = 30,
+) -> None:
+    """Text the bot through the local Twilio stand-in (make run starts it) and print the
+    replies as the texter's phone would get them."""
+    import time
+
+    import httpx
+
+    standin = f"http://127.0.0.1:{get_settings().sms_standin_port}"
+    try:
+        before = len(httpx.get(f"{standin}/_standin/messages").json())
+        sent = httpx.post(f"{standin}/_standin/inbound", json={"from": phone, "body": text})
+    except httpx.TransportError:
+        _fail(f"no Twilio stand-in at {standin}: start the service with `make run`", code=1)
+    if sent.status_code != 200 or sent.json().get("status") != 200:
+        _fail(f"the text was not accepted: {sent.text}", code=1)
+    deadline, quiet_since, seen = time.monotonic() + wait, None, before
+    while time.monotonic() < deadline:
+        replies = httpx.get(f"{standin}/_standin/messages").json()
+        for reply in replies[seen:]:
+            if reply["to"] == phone:
+                parts = int(reply["num_segments"])
+                typer.echo(f"\n<- {reply['body']}\n   ({parts} segment{'s' * (parts > 1)})")
+                quiet_since = time.monotonic()
+        seen = len(replies)
+        if quiet_since and time.monotonic() - quiet_since > 3:
+            return  # the conversation has gone quiet: the bot (or the desk) has answered
+        time.sleep(0.3)
+    if quiet_since is None:
+        typer.echo("(no reply yet: an agent may answer later; run again to text more)")
 
 
 def _items(text: str) -> list[str]:

@@ -62,16 +62,20 @@ class Service:
     def __init__(self, folder: Path, **settings: str):
         self.db = folder / "helpdesk.db"
         self.log = folder / "serve.log"
-        self.ports = {"api": free_port(), "rasa": free_port(), "actions": free_port()}
+        self.ports = {
+            "api": free_port(), "rasa": free_port(), "actions": free_port(), "sms": free_port()
+        }  # fmt: skip
         self.env = os.environ | {
             "HELPDESK_DB": str(self.db),
             "HELPDESK_API_PORT": str(self.ports["api"]),
             "HELPDESK_RASA_PORT": str(self.ports["rasa"]),
             "HELPDESK_ACTIONS_PORT": str(self.ports["actions"]),
+            "HELPDESK_SMS_STANDIN_PORT": str(self.ports["sms"]),  # demo mode: no Twilio account
             **settings,
         }
         self.url = f"http://127.0.0.1:{self.ports['api']}"
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
+        self.standin_url = f"http://127.0.0.1:{self.ports['sms']}"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 240) -> "Service":
