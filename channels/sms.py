@@ -102,6 +102,8 @@ class SmsChannel:
         word = keyword(body)
         if word is None:
             return False
+        if self.sms.answered(sid):  # Twilio repeated a keyword handled before, maybe after a
+            return True  # later one ("STOP", "START", then this STOP again): nothing changes
         if word == "start" and choice(body, ["yes"]) == 0 and not self.sms.opted_out(phone):
             return False
         language = self._keyword_language(phone, body)

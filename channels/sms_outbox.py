@@ -51,8 +51,8 @@ class SmsOutbox:
             await asyncio.sleep(POLL_S)
 
     async def deliver_due(self) -> None:
-        """One round: queue new replies as texts, then send what is due, one number's texts
-        in order (so the parts of a long reply arrive in order), different numbers at once."""
+        """One round: queue new replies as texts, then send what is due: each number's next
+        text (``take_due`` keeps a number's texts in order), different numbers at once."""
         self._queue_new_replies()
         by_phone: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in self.sms.take_due(LEASE_S):

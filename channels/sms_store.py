@@ -6,7 +6,7 @@ with tables of its own (``channels.schema``).
 """
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +76,14 @@ class SqliteSmsStore:
                 [phone, now().isoformat()],
             )
 
+    def answered(self, inbound_sid: str) -> bool:
+        """Whether the inbound text ``inbound_sid`` (a keyword) has been answered already."""
+        with self.database.read() as conn:
+            row = conn.execute(
+                "select 1 from sms_deliveries where reply_to = ?", [inbound_sid]
+            ).fetchone()
+        return row is not None
+
     def opt_in(self, phone: str) -> bool:
         """True if the number had opted out."""
         with self.database.write() as conn:
@@ -120,12 +128,19 @@ class SqliteSmsStore:
 
     def take_due(self, lease_s: float, limit: int = 20) -> list[Delivery]:
         """Pending texts whose time has come, leased to this worker for ``lease_s``: another
-        worker (or this one after a crash) takes a text again only when its lease runs out."""
+        worker (or this one after a crash) takes a text again only when its lease runs out.
+
+        Only a number's earliest pending text is taken, so a number's texts go out one at a
+        time and in order, even when one is being sent or waits to be tried again (the parts
+        of a long reply arrive in order). Each is returned with this try counted in
+        ``attempts`` (1 on the first try)."""
         moment = now()
         with self.database.write() as conn:
             rows = conn.execute(
-                f"select {DELIVERY_COLUMNS} from sms_deliveries where status = 'pending' "
-                "and next_attempt_at <= ? order by id limit ?",
+                f"select {DELIVERY_COLUMNS} from sms_deliveries d where status = 'pending' "
+                "and next_attempt_at <= ? and not exists (select 1 from sms_deliveries e "
+                "where e.phone = d.phone and e.status = 'pending' and e.id < d.id) "
+                "order by id limit ?",
                 [moment.isoformat(), limit],
             ).fetchall()
             lease = (moment + timedelta(seconds=lease_s)).isoformat()
@@ -135,7 +150,8 @@ class SqliteSmsStore:
                     "where id = ?",
                     [lease, row[0]],
                 )
-        return [_delivery(row) for row in rows]
+        taken = [_delivery(row) for row in rows]
+        return [replace(delivery, attempts=delivery.attempts + 1) for delivery in taken]
 
     def accepted(self, delivery_id: int, sid: str, status: str, segments: int) -> Delivery:
         """Twilio took the text: its id, first status and billed segments."""

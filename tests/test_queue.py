@@ -23,7 +23,7 @@ from escalation import (
     State,
 )
 from escalation import desk as desk_module
-from escalation.queue import QueuePolicy, priority
+from escalation.queue import QueuePolicy, priority, worth_texting
 from helpdesk.settings import Settings
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
@@ -377,3 +377,20 @@ def test_handling_times_run_from_the_first_claim_to_resolution(desk):
     times = desk.store.handling_times(50)
     assert len(times) == 3 and all(0 <= t < 5 for t in times)
     assert len(desk.store.handling_times(2)) == 2  # the latest ones only
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "texted"),
+    [
+        ((5, 900), (4, 840), False),  # one place closer: the chat updates, a text would nag
+        ((5, 900), (2, 300), True),  # more than half the way there
+        ((3, 600), (1, 30), True),  # next in line
+        ((1, 30), (1, 20), False),  # still next
+        ((8, 1200), (7, 2400), True),  # the estimate grew by 20 minutes (an agent went away)
+        ((4, None), (4, 300), True),  # someone came online
+        ((4, 300), (4, None), True),  # no one is left
+        ((4, None), (3, None), False),
+    ],
+)
+def test_a_texting_customer_is_told_of_a_new_place_only_when_it_matters(before, after, texted):
+    assert worth_texting(before, after) is texted

@@ -104,14 +104,16 @@ class Console:
         [message] = [m for m in self.view(conversation_id)["messages"] if m["id"] == message_id]
         return message.get("delivery")
 
-    def delivered(self, conversation_id: str, message_id: int, status: str = "delivered") -> dict:
+    def delivered(
+        self, conversation_id: str, message_id: int, status: str = "delivered", timeout: float = 10
+    ) -> dict:
         """The message's delivery once it has reached ``status``."""
 
         def reached() -> dict | None:
             delivery = self.delivery(conversation_id, message_id)
             return delivery if delivery and delivery["status"] == status else None
 
-        return eventually(reached)
+        return eventually(reached, timeout)
 
 
 @dataclass
@@ -416,6 +418,8 @@ def test_stop_blocks_replies_until_start(rig, anna):
 
     rig.text(phone, "START")
     rig.text_containing(phone, "subscribed to texts again")
+    rig.text(phone, "STOP", stop_sid)  # that STOP delivered once more, late: already answered
+    assert sum("unsubscribed" in body for body in rig.bodies_to(phone)) == 1
     assert anna.view(conversation)["customer"]["sms_opted_out"] is False
     again = anna.reply(conversation, "Anything else I can help with?")
     anna.delivered(conversation, again)
@@ -482,6 +486,20 @@ def test_a_reply_over_1600_characters_goes_as_several_texts_in_order(rig, anna):
     texts = [t for t in rig.texts_to(phone) if t["body"] in parts]
     assert [t["body"] for t in texts] == parts  # each part once, in order
     assert all(len(t["body"]) <= 1600 for t in texts)
+
+
+def test_a_long_reply_stays_in_order_when_its_first_part_must_be_sent_again(rig, anna):
+    phone = "+79990000703"
+    conversation = queued_texter(rig, phone, "Please send me the full instructions")
+    anna.claim(conversation)
+    rig.quiet()
+    rig.faults(503, 4)  # the client's four tries of the first part all fail: tried again later
+    body = ("Сначала выключите роутер, подождите минуту и включите снова. " * 60)[:3500].rstrip()
+    parts = split(plain(body))
+    message_id = anna.reply(conversation, body)
+    assert anna.delivered(conversation, message_id, timeout=30)["parts"] == 3
+    assert [t["body"] for t in rig.texts_to(phone) if t["body"] in parts] == parts
+    assert rig.answered(phone)[-7:] == [503, 503, 503, 503, 201, 201, 201]
 
 
 # --- A phone number is a customer ----------------------------------------------------------
@@ -598,6 +616,7 @@ def desk(tmp_path_factory) -> Iterator[Rig]:
     yield from _start(
         tmp_path_factory.mktemp("sms-desk"), {"olga": 1},
         HELPDESK_AUTO_ASSIGN="false", HELPDESK_SMS_CODE_TTL_S="1",
+        HELPDESK_SMS_SEND_ATTEMPTS="1",
     )  # fmt: skip
 
 
@@ -631,3 +650,14 @@ def test_a_texter_hears_of_their_place_only_when_it_is_news(desk):
     desk.quiet()
     # Third, then second, with the same estimate: not worth a text.
     assert [len(queue_notices(desk, phone)) for phone in phones] == [1, 2, 1]
+
+
+def test_a_text_is_tried_as_many_times_as_configured_and_no_more(desk):
+    phone = "+79995550127"
+    customer = Customer(desk.url)  # not queued
+    desk.quiet()
+    desk.faults(503, 4)  # one try by the worker: the client's four requests, all failing
+    assert ask_for_code(customer, phone).status_code == 202
+    [text] = eventually(lambda: [d for d in desk.sms.to_phone(phone) if d.status != "pending"])
+    assert (text.status, text.error_code, text.attempts) == ("failed", 20503, 1)
+    assert desk.answered(phone) == [503, 503, 503, 503]
