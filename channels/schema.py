@@ -26,6 +26,12 @@ def m001_sms(db: Database) -> None:
     db["sms_deliveries"].create_index(["reply_to"], unique=True)
     db["sms_deliveries"].create_index(["status", "next_attempt_at"])
     db["sms_deliveries"].create_index(["conversation_id"])
+    db["sms_deliveries"].create_index(["phone", "status"])
+    # A status callback can overtake the answer to the send that it is about: kept here until
+    # the send's sid is recorded, then applied.
+    db["sms_early_statuses"].create(
+        {"sid": str, "status": str, "error_code": int, "at": str}, pk="sid"
+    )
     # Numbers that texted STOP: nothing is sent to them until they text START.
     db["sms_opt_outs"].create({"phone": str, "at": str}, pk="phone")
     # One-time codes proving a web customer owns a phone number (stored as hashes).

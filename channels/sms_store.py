@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from channels.schema import migrations
-from channels.twilio import segments
+from channels.twilio import ERROR_TEXTS, segments
 from escalation.sqlite import SqliteDatabase, now
 
 # How far along a text is. A status callback only ever moves a text forward, so a late "sent"
@@ -154,13 +154,20 @@ class SqliteSmsStore:
         return [replace(delivery, attempts=delivery.attempts + 1) for delivery in taken]
 
     def accepted(self, delivery_id: int, sid: str, status: str, segments: int) -> Delivery:
-        """Twilio took the text: its id, first status and billed segments."""
+        """Twilio took the text: its id, first status and billed segments (and any status
+        reported for it before this answer arrived)."""
         with self.database.write() as conn:
             conn.execute(
                 "update sms_deliveries set sid = ?, status = ?, segments = ?, updated_at = ? "
                 "where id = ? and status = 'pending'",
                 [sid, status, segments, now().isoformat(), delivery_id],
             )
+            early = conn.execute(
+                "select status, error_code from sms_early_statuses where sid = ?", [sid]
+            ).fetchone()
+            if early is not None:
+                conn.execute("delete from sms_early_statuses where sid = ?", [sid])
+                self._advance(conn, delivery_id, status, *early)
             return self._get(conn, delivery_id)
 
     def retry_at(self, delivery_id: int, when: datetime, error: str) -> None:
@@ -191,14 +198,36 @@ class SqliteSmsStore:
             row = conn.execute(
                 "select id, status from sms_deliveries where sid = ?", [sid]
             ).fetchone()
-            if row is None or PROGRESS[status] <= PROGRESS.get(row[1], 0):
+            if row is None:  # not recorded yet: the answer to the send is still on its way
+                self._keep_early(conn, sid, status, error_code)
                 return None
-            conn.execute(
-                "update sms_deliveries set status = ?, error_code = coalesce(?, error_code), "
-                "updated_at = ? where id = ?",
-                [status, error_code, now().isoformat(), row[0]],
-            )
+            if not self._advance(conn, row[0], row[1], status, error_code):
+                return None
             return self._get(conn, row[0])
+
+    def _advance(
+        self, conn: sqlite3.Connection, delivery_id: int, was: str, status: str, code: int | None
+    ) -> bool:
+        """Move a text to ``status`` if that is further along; a failure gets Twilio's words."""
+        if PROGRESS[status] <= PROGRESS.get(was, 0):
+            return False
+        conn.execute(
+            "update sms_deliveries set status = ?, error_code = coalesce(?, error_code), "
+            "error_message = coalesce(?, error_message), updated_at = ? where id = ?",
+            [status, code, ERROR_TEXTS.get(code), now().isoformat(), delivery_id],
+        )
+        return True
+
+    def _keep_early(
+        self, conn: sqlite3.Connection, sid: str, status: str, error_code: int | None
+    ) -> None:
+        kept = conn.execute("select status from sms_early_statuses where sid = ?", [sid]).fetchone()
+        if kept is None or PROGRESS[status] > PROGRESS.get(kept[0], 0):
+            conn.execute(
+                "insert or replace into sms_early_statuses (sid, status, error_code, at) "
+                "values (?, ?, ?, ?)",
+                [sid, status, error_code, now().isoformat()],
+            )
 
     def of_conversation(self, conversation_id: str) -> dict[int, dict[str, Any]]:
         """Each message's delivery, as agents see it: ``{message_id: summary}``."""

@@ -132,6 +132,21 @@ def segments(text: str) -> int:
 # --- Sending ------------------------------------------------------------------------------
 
 
+# What Twilio's most common delivery error codes mean (twilio.com/docs/api/errors), for agents.
+ERROR_TEXTS = {
+    21211: "not a valid phone number",
+    21610: "the recipient has unsubscribed (texted STOP)",
+    21614: "not a mobile number",
+    30001: "too many messages queued for the sender",
+    30003: "unreachable handset (switched off or out of coverage)",
+    30004: "blocked by the recipient or the carrier",
+    30005: "unknown number",
+    30006: "a landline, or a carrier that cannot take SMS",
+    30007: "filtered by the carrier as spam",
+    30008: "unknown error at the carrier",
+}
+
+
 class TwilioError(Exception):
     """Twilio refused the message, or could not be reached; ``code`` is Twilio's error code.
 

@@ -4,9 +4,10 @@
 The message is committed before anything else happens (``accept``), so an acknowledged message
 is never lost; a repeated ``client_message_id`` returns what the first delivery produced and
 does not reach the bot twice. The web chat waits for the answer (``receive``); a channel with a
-webhook deadline acknowledges after ``accept`` and calls ``respond`` afterwards. When the bot hands over, or cannot be reached, the desk queues the
-conversation with the bot's handoff record. A message soon after resolution reopens it to the
-same agent; a later one starts a new conversation with the bot, linked to the old.
+webhook deadline acknowledges after ``accept`` and calls ``respond`` afterwards. When the bot
+hands over, or cannot be reached, the desk queues the conversation with the bot's handoff
+record. A message soon after resolution reopens it to the same agent; a later one starts a new
+conversation with the bot, linked to the old.
 """
 
 import logging
