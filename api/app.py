@@ -17,8 +17,9 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 
-from api import agent, auth, chat, kb, manager, sms
+from api import agent, auth, chat, kb, manager, sms, widget
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
+from api.widget import WidgetCors
 from channels.phone_link import PhoneLinks
 from channels.sms import SmsChannel
 from channels.sms_outbox import SmsOutbox
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret=secret_key(settings.secret_key, settings.db),
         secure=settings.cookie_secure,
     )
+    app.add_middleware(WidgetCors, origins=settings.widget_origins)
     database = SqliteDatabase(settings.db)
     store = SqliteConversationStore(database)
     desk = Desk(store, SqliteAgents(database), SqliteCasework(database), LiveEvents(), settings)
@@ -81,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service, SqliteSmsStore(database), app.state.knowledge, settings
     )
     app.state.phone_links = PhoneLinks(app.state.sms, desk)
-    routers = (kb.router, chat.router, sms.router, auth.router, agent.router, manager.router)
+    routers = (
+        kb.router, chat.router, sms.router, widget.router, auth.router, agent.router,
+        manager.router,
+    )  # fmt: skip
     for router in routers:
         app.include_router(router)
     for error, status in ERRORS.items():
@@ -130,7 +135,12 @@ def _answer_with(status: int):
 def _pages(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     async def home() -> FileResponse:
-        """A plain page to try the chat by hand (the embeddable widget is its own issue)."""
+        """A demo company site, embedding the chat widget the way a customer's site would."""
+        return FileResponse(STATIC / "demo.html")
+
+    @app.get("/chat", include_in_schema=False)
+    async def plain_chat() -> FileResponse:
+        """The plain chat page (to be replaced by the widget)."""
         return FileResponse(STATIC / "chat.html")
 
     @app.get("/help/{article_id}", include_in_schema=False)

@@ -77,6 +77,7 @@ def conversation_json(desk: Desk, conversation: Conversation) -> dict:
         result["queue"] = desk.position(conversation)
     if conversation.state == State.ASSIGNED and conversation.assignee_id:
         result["agent"] = desk.agents.get(conversation.assignee_id).display_name
+    result["feedback"] = desk.store.feedback(conversation.id)
     phone = desk.store.customer(conversation.customer_id).get("phone")
     result["sms"] = {"available": desk.settings.sms_enabled,
                      "phone": mask_phone(phone) if phone else None}  # fmt: skip
@@ -109,6 +110,19 @@ async def send(request: Request, conversation_id: Authorised, body: CustomerMess
             "customer_token": outcome.new_token,
         }
     return result
+
+
+class Feedback(BaseModel):
+    csat: int = Field(ge=1, le=5, description="how satisfied: 1 (very unhappy) to 5 (very happy)")
+    ces: int | None = Field(None, ge=1, le=5, description="how easy to get help: 1 to 5")
+    comment: str | None = Field(None, max_length=2000)
+
+
+@router.post("/{conversation_id}/feedback", status_code=201)
+async def rate(request: Request, conversation_id: Authorised, body: Feedback) -> dict:
+    """Once the conversation is resolved, once (409 before that, or a second time)."""
+    comment = body.comment.strip() if body.comment and body.comment.strip() else None
+    return _store(request).add_feedback(conversation_id, body.csat, body.ces, comment)
 
 
 @router.get("/{conversation_id}")

@@ -209,6 +209,9 @@ class Desk:
             {"by": "customer", "agent_id": conversation.assignee_id},
             {"resolved_at": None, "resolution_code": None},
         )
+        agent = self.agents.get(conversation.assignee_id)
+        state = {"state": State.ASSIGNED.value, "agent": agent.display_name}
+        self.live.conversation(conversation.id, {"type": "state", "conversation": state})
         self._changed(conversation.id)
         self._after_queue_change()
 
@@ -302,6 +305,8 @@ class Desk:
         )
         self.agents.audit(agent.id, "resolve", conversation_id, code=code)
         self._changed(conversation_id)
+        state = {"type": "state", "conversation": {"state": State.RESOLVED.value}}
+        self.live.conversation(conversation_id, state)  # the chat asks for a rating
         self._say(conversation_id, text("resolved", self._language(conversation)))
         self._after_queue_change()
         return resolved

@@ -101,3 +101,16 @@ def m003_channels(db: Database) -> None:
     # Outbound messages on a channel that is not live (SMS) are found by their channel.
     db["messages"].create_index(["channel", "id"])
     db["messages"].create_index(["client_message_id"])
+
+
+@migrations()
+def m004_feedback(db: Database) -> None:
+    # What the customer said of a resolved conversation: satisfaction (CSAT) and effort (CES),
+    # once per conversation, with who resolved it (an agent, or none for the bot).
+    db["feedback"].create(
+        {
+            "conversation_id": str, "csat": int, "ces": int, "comment": str, "agent_id": str,
+            "channel": str, "created_at": str,
+        },
+        pk="conversation_id", foreign_keys=[("conversation_id", "conversations", "id")],
+    )  # fmt: skip

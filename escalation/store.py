@@ -92,6 +92,10 @@ class ConversationStore(Protocol):
     def customer_by_phone(self, phone: str, create: bool = False) -> str | None: ...
     def link_phone(self, customer_id: str, phone: str) -> None: ...
     def handling_times(self, limit: int) -> list[float]: ...
+    def add_feedback(
+        self, conversation_id: str, csat: int, ces: int | None, comment: str | None
+    ) -> dict[str, Any]: ...
+    def feedback(self, conversation_id: str) -> dict[str, Any] | None: ...
 
 
 def _token_hash(token: str) -> str:
@@ -339,6 +343,36 @@ class SqliteConversationStore:
                 [limit],
             ).fetchall()
         return [row[0] for row in rows if row[0] is not None and row[0] >= 0]
+
+    # -- feedback --------------------------------------------------------------------------
+    def add_feedback(
+        self, conversation_id: str, csat: int, ces: int | None, comment: str | None
+    ) -> dict[str, Any]:
+        """The customer's rating of a resolved conversation; once, and only once it is over."""
+        with self.database.write() as conn:
+            conversation = self._get(conn, conversation_id)
+            if conversation.state not in (State.RESOLVED, State.CLOSED):
+                raise InvalidTransition(f"{conversation_id} is {conversation.state}, not resolved")
+            if conn.execute(
+                "select 1 from feedback where conversation_id = ?", [conversation_id]
+            ).fetchone():
+                raise InvalidTransition(f"{conversation_id} has feedback already")
+            conn.execute(
+                "insert into feedback (conversation_id, csat, ces, comment, agent_id, channel, "
+                "created_at) values (?, ?, ?, ?, ?, ?, ?)",
+                [conversation_id, csat, ces, comment, conversation.assignee_id,
+                 conversation.route, now().isoformat()],
+            )  # fmt: skip
+            self._record(conn, conversation_id, "feedback", {"csat": csat, "ces": ces})
+        return {"csat": csat, "ces": ces, "comment": comment}
+
+    def feedback(self, conversation_id: str) -> dict[str, Any] | None:
+        with self.database.read() as conn:
+            row = conn.execute(
+                "select csat, ces, comment from feedback where conversation_id = ?",
+                [conversation_id],
+            ).fetchone()
+        return {"csat": row[0], "ces": row[1], "comment": row[2]} if row else None
 
     # -- customers -------------------------------------------------------------------------
     def customer(self, customer_id: str) -> dict[str, Any]:

@@ -81,6 +81,18 @@ class Settings(BaseSettings):
         description="the largest voucher each role may grant",
     )
 
+    # The website chat widget (docs/widget.md); the script tag's data-attributes override these
+    widget_color: str = Field("#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
+    widget_greeting: dict[str, str] = Field(
+        {
+            "ru": "Здравствуйте! Задайте вопрос — отвечу сразу или позову сотрудника.",
+            "en": "Hello! Ask a question: I'll answer at once or bring in a person.",
+        }
+    )
+    widget_origins: list[str] = Field(
+        ["*"], description="sites that may embed the widget (CORS on the customer API)"
+    )
+
     # SMS through Twilio (or anything speaking its wire format). Without an account,
     # `helpdesk serve` runs the local stand-in (devtools.twilio_standin) so SMS can be tried.
     public_url: str | None = Field(

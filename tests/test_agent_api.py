@@ -206,6 +206,45 @@ def test_a_message_soon_after_resolution_reopens_later_starts_anew(server):
     assert old.status_code == 403  # each token opens its own conversation only
 
 
+def test_a_resolved_conversation_is_rated_once_and_the_chat_hears_it_resolved(server):
+    customer = Customer(server["url"])
+    customer.say("I need a person")
+    anna = Console(server["url"], "anna")
+    anna.post(f"/api/agent/conversations/{customer.id}/claim")
+    feedback = f"/api/conversations/{customer.id}/feedback"
+    early = customer.http.post(feedback, json={"csat": 5}, headers=customer.headers)
+    assert early.status_code == 409  # not resolved yet
+    url = server["url"].replace("http", "ws")
+    with connect(f"{url}/api/conversations/{customer.id}/stream?token={customer.token}") as chat:
+        anna.post(f"/api/agent/conversations/{customer.id}/resolve", {"code": "solved"})
+        state = _next(chat, "state")
+    assert state["conversation"]["state"] == "resolved"
+    bad = customer.http.post(feedback, json={"csat": 6}, headers=customer.headers)
+    assert bad.status_code == 422
+    rating = {"csat": 4, "ces": 5, "comment": "  quick, thank you  "}
+    given = customer.http.post(feedback, json=rating, headers=customer.headers)
+    assert given.status_code == 201
+    assert given.json() == {"csat": 4, "ces": 5, "comment": "quick, thank you"}
+    again = customer.http.post(feedback, json={"csat": 1}, headers=customer.headers)
+    assert again.status_code == 409  # once
+    read = customer.http.get(f"/api/conversations/{customer.id}", headers=customer.headers)
+    assert read.json()["feedback"]["csat"] == 4
+
+
+def test_the_widget_may_call_the_customer_api_from_another_site_but_not_the_console(server):
+    http = httpx.Client(base_url=server["url"])
+    preflight = {"Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+    customer_api = http.options("/api/conversations", headers=preflight)
+    assert customer_api.status_code == 200
+    assert customer_api.headers["access-control-allow-origin"] == "*"
+    console_api = http.options("/api/agent/queue", headers=preflight)
+    assert "access-control-allow-origin" not in console_api.headers
+    config = http.get("/api/widget/config", headers={"Origin": "https://shop.example"})
+    assert config.headers["access-control-allow-origin"] == "*"
+    assert set(config.json()["greeting"]) == {"ru", "en"}
+
+
 def _next(stream, kind: str, **match) -> dict:
     while True:
         event = json.loads(stream.recv(timeout=5))

@@ -189,7 +189,7 @@ def test_a_chat_moves_to_sms_from_the_page_and_goes_on_in_one_thread(browser, se
     in the same conversation, and the chat page keeps the whole thread."""
     phone = "+79994440011"
     page = browser.new_context(locale="ru-RU").new_page()
-    page.goto(f"{service.url}/")
+    page.goto(f"{service.url}/chat")
     page.locator("#text").fill("где мой заказ?")
     page.locator("#send").click()
     expect(page.locator("#log")).to_contain_text("Мои заказы")
