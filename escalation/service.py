@@ -164,6 +164,8 @@ class ConversationService:
             custom = answer.get("custom") or {}
             if "handoff" in custom:
                 self.desk.enqueue(conversation, custom["handoff"], "queued")
+            elif "outcome" in custom:  # how an attempt ended: for the KPIs, never shown
+                self.store.annotate(conversation.id, {}, "bot_outcome", custom["outcome"])
             elif "answer" in custom:  # an article: its id is kept for the agent and the KPIs
                 article = custom["answer"]
                 metadata = {"article_id": article["article_id"]}

@@ -23,9 +23,13 @@ def texts(reply: dict) -> str:
     return "\n".join(m["text"] for m in reply["messages"])
 
 
+def store(service: Service) -> SqliteConversationStore:
+    return SqliteConversationStore(SqliteDatabase(service.db))
+
+
 def handoff(service: Service, conversation_id: str) -> dict:
-    store = SqliteConversationStore(SqliteDatabase(service.db))
-    [queued] = [e for e in store.events(conversation_id) if e.data.get("to") == State.QUEUED]
+    events = store(service).events(conversation_id)
+    [queued] = [e for e in events if e.data.get("to") == State.QUEUED]
     return queued.data["handoff"]
 
 
@@ -90,6 +94,24 @@ def test_two_unhelpful_answers_then_yes_to_a_person_queues_with_the_whole_story(
     assert answered[0]["tags"]  # the topic, for routing to an agent who knows it
     assert record["customer_words"] == ["где мой заказ?", "как вернуть товар?"]
     assert all({"intent", "confidence"} <= set(i) for i in record["intents"])
+    outcomes = [e.data for e in store(service).events(customer.id, "bot_outcome")]
+    assert [(o["article_id"], o["reaction"]) for o in outcomes] == [
+        ("order-status-ru", "did_not_help"),
+        (answered[1]["article_id"], "did_not_help"),
+    ]
+
+
+def test_what_the_bot_could_not_answer_and_what_helped_is_recorded(service):
+    customer = Customer(service.url, "en")
+    customer.say("do you have a loyalty card for pensioners?")  # the base has no answer
+    helped = customer.say("how long does a repair take?")
+    customer.press(helped, "Yes")
+    outcomes = [e.data for e in store(service).events(customer.id, "bot_outcome")]
+    assert [(o["decision"], o["reaction"]) for o in outcomes] == [
+        ("fallback", None),
+        ("answer", "helped"),
+    ]
+    assert outcomes[0]["query"] == "do you have a loyalty card for pensioners?"
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,9 @@ class AnswerQuestion(Action):
             return self._answer(dispatcher, tracker, knowledge.article(hit["id"]), hit["score"], text)
         if result["decision"] == "clarify":
             return self._clarify(dispatcher, tracker, result, text)
-        return failed(dispatcher, tracker, {"query": text, "decision": "fallback"}, "utter_rephrase")
+        attempt = {"query": text, "decision": "fallback", "reaction": None}
+        report_outcome(dispatcher, attempt)
+        return failed(dispatcher, tracker, attempt, "utter_rephrase")
 
     def _chosen(self, dispatcher, tracker, article: dict) -> Events:
         """The customer picked one of the offered questions: note it, then answer it."""
@@ -104,6 +106,7 @@ class HandleReply(Action):
             history = attempts(tracker)
             if history:
                 history[-1] = {**history[-1], "reaction": "helped" if yes else "did_not_help"}
+                report_outcome(dispatcher, history[-1])
             if yes:
                 dispatcher.utter_message(response="utter_glad")
                 return [SlotSet("attempts", history), SlotSet("awaiting", None)]
@@ -120,6 +123,13 @@ class HandOverToHuman(Action):
         if tracker.get_intent_of_latest_message() == "complain":
             return hand_over(dispatcher, tracker, "angry", priority="high")
         return hand_over(dispatcher, tracker, "customer_asked")
+
+
+def report_outcome(dispatcher: CollectingDispatcher, attempt: dict[str, Any]) -> None:
+    """Tell the API how an attempt ended (an answer that helped or not, a question the base
+    could not answer): it records these for the KPIs and the knowledge-base gaps report."""
+    keys = ("query", "decision", "article_id", "reaction")
+    dispatcher.utter_message(json_message={"outcome": {k: attempt.get(k) for k in keys}})
 
 
 def attempts(tracker: Tracker) -> list[dict[str, Any]]:
