@@ -4,6 +4,8 @@ import asyncio
 import contextlib
 import gc
 import html
+import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -44,6 +46,8 @@ from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
 
 STATIC = Path(__file__).parent / "static"
+QUIET_SWEEP_S = 60  # how often bot conversations gone quiet after an answer are resolved
+log = logging.getLogger(__name__)
 ERRORS = {
     NotFound: 404,
     ClaimRefused: 409,
@@ -59,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with _sms_delivery(app.state.sms):
+        async with (
+            _sms_delivery(app.state.sms),
+            _every(QUIET_SWEEP_S, app.state.desk.resolve_quiet),
+        ):
             yield
         await bot.close()
 
@@ -99,6 +106,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gc.collect()
     gc.freeze()
     return app
+
+
+@asynccontextmanager
+async def _every(seconds: float, job: Callable[[], object]):
+    """Run ``job`` every ``seconds`` while the app runs; a failing run is logged, not fatal."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                job()
+            except Exception:
+                log.exception("periodic %s failed", getattr(job, "__name__", job))
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ language), to consoles through ``LiveEvents``, and to the audit log when an agen
 """
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from escalation.agents import SqliteAgents
@@ -14,6 +15,7 @@ from escalation.models import (
     Agent,
     ClaimRefused,
     Conversation,
+    InvalidTransition,
     Message,
     NotAllowed,
     Presence,
@@ -214,6 +216,40 @@ class Desk:
         self.live.conversation(conversation.id, {"type": "state", "conversation": state})
         self._changed(conversation.id)
         self._after_queue_change()
+
+    # -- the bot's own resolutions -----------------------------------------------------------
+    def resolved_by_bot(self, conversation: Conversation, how: str) -> None:
+        """Self-service: the customer confirmed an answer helped (``how="confirmed"``), or
+        went quiet after one (``"quiet"``)."""
+        self.store.transition(
+            conversation.id, State.RESOLVED, {"by": "bot", "how": how},
+            {"resolved_at": now(), "resolution_code": "bot"},
+        )  # fmt: skip
+        state = {"type": "state", "conversation": {"state": State.RESOLVED.value}}
+        self.live.conversation(conversation.id, state)  # the chat asks for a rating
+
+    def back_to_bot(self, conversation: Conversation) -> Conversation:
+        """The customer wrote again soon after the bot resolved it: the bot goes on."""
+        reopened = self.store.transition(
+            conversation.id, State.BOT, {"by": "customer"},
+            {"resolved_at": None, "resolution_code": None},
+        )  # fmt: skip
+        state = {"type": "state", "conversation": {"state": State.BOT.value}}
+        self.live.conversation(conversation.id, state)
+        return reopened
+
+    def resolve_quiet(self) -> int:
+        """Resolve bot conversations whose customer went quiet after an answer (no reply in
+        ``bot_quiet_minutes``); how many. Run periodically; safe in several processes."""
+        cutoff = now() - timedelta(minutes=self.settings.bot_quiet_minutes)
+        resolved = 0
+        for conversation in self.store.quiet_after_answer(cutoff):
+            try:
+                self.resolved_by_bot(conversation, "quiet")
+                resolved += 1
+            except InvalidTransition:  # the customer wrote, or another process got there first
+                pass
+        return resolved
 
     # -- agents ----------------------------------------------------------------------------
     def set_presence(self, agent: Agent, presence: Presence) -> Agent:

@@ -22,14 +22,15 @@ class Sender(StrEnum):
 
 
 # Every change a conversation may go through. Anything else is refused, so a late or repeated
-# request can never move a conversation backwards. Two changes look backwards but are real
+# request can never move a conversation backwards. Three changes look backwards but are real
 # product moves: an agent releasing a conversation to the queue, and a customer writing again
-# shortly after it was resolved (it reopens to the same agent).
+# shortly after it was resolved (it reopens to the same agent, or to the bot if the bot
+# resolved it: the customer confirmed an answer, or went quiet after one).
 TRANSITIONS: dict[State, set[State]] = {
     State.BOT: {State.QUEUED, State.RESOLVED},
     State.QUEUED: {State.ASSIGNED, State.RESOLVED},  # resolved while queued: customer left
     State.ASSIGNED: {State.QUEUED, State.RESOLVED},
-    State.RESOLVED: {State.ASSIGNED, State.CLOSED},
+    State.RESOLVED: {State.ASSIGNED, State.BOT, State.CLOSED},
     State.CLOSED: set(),
 }
 

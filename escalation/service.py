@@ -95,6 +95,9 @@ class ConversationService:
         if conversation.state == State.BOT:
             language = message.metadata["language"]
             await self._ask_bot(conversation, payload or message.text, language)
+        elif conversation.state == State.RESOLVED and conversation.assignee_id is None:
+            reopened = self.desk.back_to_bot(conversation)
+            await self._ask_bot(reopened, payload or message.text, message.metadata["language"])
         elif conversation.state == State.RESOLVED:
             self.desk.reopen(conversation)
         elif conversation.state == State.QUEUED and payload == "/reply_later":
@@ -160,12 +163,14 @@ class ConversationService:
             return
         finally:
             self._typing(conversation.id, False)
+        helped = False
         for answer in answers:
             custom = answer.get("custom") or {}
             if "handoff" in custom:
                 self.desk.enqueue(conversation, custom["handoff"], "queued")
             elif "outcome" in custom:  # how an attempt ended: for the KPIs, never shown
                 self.store.annotate(conversation.id, {}, "bot_outcome", custom["outcome"])
+                helped = custom["outcome"].get("reaction") == "helped"
             elif "answer" in custom:  # an article: its id is kept for the agent and the KPIs
                 article = custom["answer"]
                 metadata = {"article_id": article["article_id"]}
@@ -176,6 +181,8 @@ class ConversationService:
                     for b in answer.get("buttons") or []
                 ]
                 self._bot_message(conversation.id, answer["text"], buttons, {})
+        if helped:  # self-service: the customer confirmed the answer solved it
+            self.desk.resolved_by_bot(self.store.get(conversation.id), "confirmed")
 
     def _bot_message(
         self, conversation_id: str, text: str, quick_replies: list, metadata: dict

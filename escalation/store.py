@@ -85,6 +85,7 @@ class ConversationStore(Protocol):
     def events(self, conversation_id: str, type: str | None = None) -> list[Event]: ...
     def in_state(self, *states: State) -> list[Conversation]: ...
     def held_by(self, agent_id: str) -> list[Conversation]: ...
+    def quiet_after_answer(self, before: datetime) -> list[Conversation]: ...
     def of_customer(self, customer_id: str) -> list[Conversation]: ...
     def queue_position(self, conversation_id: str) -> int | None: ...
     def customer(self, customer_id: str) -> dict[str, Any]: ...
@@ -298,6 +299,21 @@ class SqliteConversationStore:
             ).fetchall()
         return [_conversation(row) for row in rows]
 
+    def quiet_after_answer(self, before: datetime) -> list[Conversation]:
+        """Conversations with the bot whose last customer message got an answer from the
+        knowledge base, and where nothing was said since ``before``."""
+        with self.database.read() as conn:
+            rows = conn.execute(
+                f"select {CONVERSATION_COLUMNS} from conversations c where state = ? and "
+                "(select max(created_at) from messages m where m.conversation_id = c.id) < ? "
+                "and exists (select 1 from messages a where a.conversation_id = c.id "
+                "and a.sender = ? and json_extract(a.metadata, '$.article_id') is not null "
+                "and a.seq > coalesce((select max(seq) from messages q "
+                "where q.conversation_id = c.id and q.sender = ?), 0))",
+                [State.BOT, before.isoformat(), Sender.BOT, Sender.CUSTOMER],
+            ).fetchall()
+        return [_conversation(row) for row in rows]
+
     def held_by(self, agent_id: str) -> list[Conversation]:
         with self.database.read() as conn:
             rows = conn.execute(
@@ -339,6 +355,7 @@ class SqliteConversationStore:
                 "from events e where e.conversation_id = c.id and e.type = 'state' "
                 "and json_extract(e.data, '$.to') = 'assigned'))) * 86400 "
                 "from (select id, resolved_at from conversations where resolved_at is not null "
+                "and assignee_id is not null "
                 "order by resolved_at desc limit ?) c",
                 [limit],
             ).fetchall()

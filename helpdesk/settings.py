@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         480, gt=0, description="handling time assumed until enough conversations are resolved"
     )
     pickup_s: float = Field(30, ge=0, description="time for a free agent to pick a chat up")
+    bot_quiet_minutes: float = Field(
+        30, gt=0, description="a customer silent this long after a bot answer: resolved by the bot"
+    )
     reopen_window_minutes: float = Field(
         60, ge=0, description="a customer writing this soon after resolution reopens it"
     )

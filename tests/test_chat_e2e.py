@@ -101,11 +101,15 @@ def test_two_unhelpful_answers_then_yes_to_a_person_queues_with_the_whole_story(
     ]
 
 
-def test_what_the_bot_could_not_answer_and_what_helped_is_recorded(service):
+def test_what_the_bot_could_not_answer_and_what_helped_is_recorded_and_resolves(service):
     customer = Customer(service.url, "en")
     customer.say("do you have a loyalty card for pensioners?")  # the base has no answer
     helped = customer.say("how long does a repair take?")
-    customer.press(helped, "Yes")
+    glad = customer.press(helped, "Yes")
+    assert glad["conversation"]["state"] == "resolved"  # self-service, confirmed
+    again = customer.say("and where is my order?")  # soon after: the bot goes on
+    assert again["conversation"]["state"] == "bot" and "continued_in" not in again
+    assert any(m.get("quick_replies") for m in again["messages"])
     outcomes = [e.data for e in store(service).events(customer.id, "bot_outcome")]
     assert [(o["decision"], o["reaction"]) for o in outcomes] == [
         ("fallback", None),

@@ -394,3 +394,40 @@ def test_handling_times_run_from_the_first_claim_to_resolution(desk):
 )
 def test_a_texting_customer_is_told_of_a_new_place_only_when_it_matters(before, after, texted):
     assert worth_texting(before, after) is texted
+
+
+def answered_by_bot(desk: Desk, customer_last: bool = False):
+    """A conversation where the bot answered from the knowledge base (then, maybe, the customer
+    wrote again)."""
+    conversation, _ = desk.store.create_conversation("web", "en")
+    desk.store.add_message(conversation.id, Sender.CUSTOMER, "where is my order?")
+    metadata = {"article_id": "order-status-en"}
+    desk.store.add_message(conversation.id, Sender.BOT, "In your account.", metadata=metadata)
+    desk.store.add_message(conversation.id, Sender.BOT, "Did this help?")
+    if customer_last:
+        desk.store.add_message(conversation.id, Sender.CUSTOMER, "hmm, let me think")
+    return conversation
+
+
+def test_a_customer_quiet_after_a_bot_answer_is_resolved_by_the_bot(desk, clock):
+    quiet = answered_by_bot(desk)
+    still_talking = answered_by_bot(desk, customer_last=True)
+    clock.now = datetime.now(UTC) + timedelta(minutes=10)
+    assert desk.resolve_quiet() == 0  # not quiet long enough
+    clock.now = datetime.now(UTC) + timedelta(minutes=31)
+    assert desk.resolve_quiet() == 1
+    resolved = desk.store.get(quiet.id)
+    assert (resolved.state, resolved.resolution_code) == (State.RESOLVED, "bot")
+    assert desk.store.get(still_talking.id).state == State.BOT  # their question is unanswered
+    assert desk.resolve_quiet() == 0  # once
+    [change] = [e for e in desk.store.events(quiet.id, "state") if e.data["to"] == "resolved"]
+    assert change.data == {"from": "bot", "to": "resolved", "by": "bot", "how": "quiet"}
+
+
+def test_writing_again_after_the_bot_resolved_goes_back_to_the_bot(desk):
+    conversation = answered_by_bot(desk)
+    desk.resolved_by_bot(desk.store.get(conversation.id), "confirmed")
+    reopened = desk.back_to_bot(desk.store.get(conversation.id))
+    assert reopened.state == State.BOT
+    assert reopened.resolved_at is None and reopened.resolution_code is None
+    assert desk.store.handling_times(50) == []  # the bot's resolutions are not agents' work
