@@ -39,6 +39,7 @@ from helpdesk.settings import Settings
 RESOLUTION_CODES = ("solved", "not_solved", "duplicate", "spam")
 
 
+RATING = re.compile(r"\s*#?([1-5])\s*[.!)]?\s*")  # "5", "5!", "#4": a survey answer by text
 PLACEHOLDER = re.compile(r"\{(customer_name|agent_name|company)\}")  # others stay as typed
 
 
@@ -225,8 +226,7 @@ class Desk:
             conversation.id, State.RESOLVED, {"by": "bot", "how": how},
             {"resolved_at": now(), "resolution_code": "bot"},
         )  # fmt: skip
-        state = {"type": "state", "conversation": {"state": State.RESOLVED.value}}
-        self.live.conversation(conversation.id, state)  # the chat asks for a rating
+        self._ask_rating(self.store.get(conversation.id))
 
     def back_to_bot(self, conversation: Conversation) -> Conversation:
         """The customer wrote again soon after the bot resolved it: the bot goes on."""
@@ -250,6 +250,33 @@ class Desk:
             except InvalidTransition:  # the customer wrote, or another process got there first
                 pass
         return resolved
+
+    # -- asking for a rating ----------------------------------------------------------------
+    def _ask_rating(self, conversation: Conversation) -> None:
+        """Once resolved, the customer is asked to rate it, on their channel: the chat shows its
+        rating form on the ``resolved`` state; by SMS the questions come one at a time."""
+        state = {"type": "state", "conversation": {"state": State.RESOLVED.value}}
+        self.live.conversation(conversation.id, state)
+        if conversation.route == "sms" and self.store.feedback(conversation.id) is None:
+            self._say(conversation.id, text("rate_csat", self._language(conversation)),
+                      metadata={"survey": "csat"})  # fmt: skip
+
+    def rating_answer(self, conversation: Conversation, message: Message) -> bool:
+        """Whether ``message`` answers the survey question just asked (a digit 1-5); if so
+        it is recorded and the next question (or thanks) is sent."""
+        asked = self.store.last_message(conversation.id, Sender.SYSTEM)
+        just_asked = asked is not None and asked.seq == message.seq - 1
+        question = asked.metadata.get("survey") if just_asked else None
+        rating = RATING.fullmatch(message.text)
+        if question is None or rating is None:
+            return False
+        self.store.add_rating(conversation.id, question, int(rating[1]))
+        language = self._language(conversation)
+        if question == "csat":
+            self._say(conversation.id, text("rate_ces", language), metadata={"survey": "ces"})
+        else:
+            self._say(conversation.id, text("rated", language))
+        return True
 
     # -- agents ----------------------------------------------------------------------------
     def set_presence(self, agent: Agent, presence: Presence) -> Agent:
@@ -341,9 +368,8 @@ class Desk:
         )
         self.agents.audit(agent.id, "resolve", conversation_id, code=code)
         self._changed(conversation_id)
-        state = {"type": "state", "conversation": {"state": State.RESOLVED.value}}
-        self.live.conversation(conversation_id, state)  # the chat asks for a rating
         self._say(conversation_id, text("resolved", self._language(conversation)))
+        self._ask_rating(self.store.get(conversation_id))
         self._after_queue_change()
         return resolved
 

@@ -92,6 +92,8 @@ class ConversationService:
         message, conversation, payload = accepted.message, accepted.conversation, accepted.payload
         if not accepted.created:
             return self._outcome(accepted, self._replies_to(message))
+        if conversation.state == State.RESOLVED and self.desk.rating_answer(conversation, message):
+            return self._outcome(accepted, self._replies_to(message))
         if conversation.state == State.BOT:
             language = message.metadata["language"]
             await self._ask_bot(conversation, payload or message.text, language)

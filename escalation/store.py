@@ -97,6 +97,7 @@ class ConversationStore(Protocol):
         self, conversation_id: str, csat: int, ces: int | None, comment: str | None
     ) -> dict[str, Any]: ...
     def feedback(self, conversation_id: str) -> dict[str, Any] | None: ...
+    def add_rating(self, conversation_id: str, question: str, value: int) -> None: ...
 
 
 def _token_hash(token: str) -> str:
@@ -382,6 +383,27 @@ class SqliteConversationStore:
             )  # fmt: skip
             self._record(conn, conversation_id, "feedback", {"csat": csat, "ces": ces})
         return {"csat": csat, "ces": ces, "comment": comment}
+
+    def add_rating(self, conversation_id: str, question: str, value: int) -> None:
+        """One answer to a survey asked one question at a time (``csat``, then ``ces``), as by
+        SMS; a question answered before keeps its first answer."""
+        if question not in ("csat", "ces"):
+            raise ValueError(f"no survey question {question!r}")
+        with self.database.write() as conn:
+            conversation = self._get(conn, conversation_id)
+            conn.execute(
+                "insert into feedback (conversation_id, agent_id, channel, created_at) "
+                "values (?, ?, ?, ?) on conflict do nothing",
+                [conversation_id, conversation.assignee_id, conversation.route,
+                 now().isoformat()],
+            )  # fmt: skip
+            changed = conn.execute(
+                f"update feedback set {question} = ? where conversation_id = ? "
+                f"and {question} is null",
+                [value, conversation_id],
+            ).rowcount
+            if changed:
+                self._record(conn, conversation_id, "feedback", {question: value})
 
     def feedback(self, conversation_id: str) -> dict[str, Any] | None:
         with self.database.read() as conn:

@@ -62,6 +62,17 @@ TEXTS = {
         "ru": "Разговор завершён. Если появятся вопросы — просто напишите сюда.",
         "en": "This conversation is resolved. If anything else comes up, just write here.",
     },
+    "rate_csat": {
+        "ru": "Насколько вы довольны помощью? Ответьте цифрой от 1 (очень недовольны) до 5 "
+        "(очень довольны).",
+        "en": "How satisfied are you with the help? Reply with a number from 1 (very unhappy) "
+        "to 5 (very happy).",
+    },
+    "rate_ces": {
+        "ru": "Насколько легко было получить помощь? От 1 (очень трудно) до 5 (очень легко).",
+        "en": "How easy was it to get help? From 1 (very hard) to 5 (very easy).",
+    },
+    "rated": {"ru": "Спасибо за оценку!", "en": "Thank you for your rating!"},
     "voucher": {
         "ru": "В качестве извинения дарим вам купон: {amount} {currency}. Код: {code}",
         "en": "As an apology, here is a voucher for {amount} {currency}. Code: {code}",

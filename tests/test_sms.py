@@ -32,7 +32,7 @@ import pytest
 from channels.sms_store import SqliteSmsStore
 from channels.sms_text import plain, split
 from channels.twilio import segments, signature
-from escalation import SqliteAgents, SqliteConversationStore, SqliteDatabase
+from escalation import SqliteAgents, SqliteConversationStore, SqliteDatabase, State
 from tests.clients import Customer
 from tests.servers import BIN, free_port, start_api, stop, wait_until_up
 
@@ -625,7 +625,7 @@ def test_a_code_needs_a_number_and_the_customers_token(rig):
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory) -> Iterator[Rig]:
     yield from _start(
-        tmp_path_factory.mktemp("sms-desk"), {"olga": 1},
+        tmp_path_factory.mktemp("sms-desk"), {"olga": 1, "pete": 5},
         HELPDESK_AUTO_ASSIGN="false", HELPDESK_SMS_CODE_TTL_S="1",
         HELPDESK_SMS_SEND_ATTEMPTS="1",
     )  # fmt: skip
@@ -673,3 +673,21 @@ def test_a_text_is_tried_as_many_times_as_configured_and_no_more(desk):
     [text] = eventually(lambda: [d for d in desk.sms.to_phone(phone) if d.status != "pending"])
     assert (text.status, text.error_code, text.attempts) == ("failed", 20503, 1)
     assert desk.answered(phone) == [503, 503, 503, 503]
+
+
+def test_a_resolved_texter_is_asked_to_rate_it_one_question_at_a_time(desk):
+    pete, phone = Console(desk.url, "pete"), "+15550100931"
+    conversation = queued_texter(desk, phone, "my router keeps rebooting")
+    pete.claim(conversation)
+    resolved = pete.post(f"/api/agent/conversations/{conversation}/resolve", {"code": "solved"})
+    assert resolved.status_code == 200
+    desk.text_containing(phone, "How satisfied are you")
+    desk.text(phone, "5")
+    desk.text_containing(phone, "How easy was it")
+    desk.text(phone, "4!")
+    desk.text_containing(phone, "Thank you for your rating")
+    assert desk.store.feedback(conversation) == {"csat": 5, "ces": 4, "comment": None}
+    assert desk.store.get(conversation).state == State.RESOLVED  # a rating does not reopen it
+    desk.text(phone, "5")  # not asked any more: an ordinary message, which reopens it
+    eventually(lambda: desk.store.get(conversation).state == State.ASSIGNED or None)
+    assert desk.store.feedback(conversation)["csat"] == 5  # asked once, answered once
