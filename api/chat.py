@@ -125,6 +125,14 @@ async def rate(request: Request, conversation_id: Authorised, body: Feedback) ->
     return _store(request).add_feedback(conversation_id, body.csat, body.ces, comment)
 
 
+@router.post("/{conversation_id}/leave")
+async def leave(request: Request, conversation_id: Authorised) -> dict:
+    """The customer ends the chat while waiting for a person (409 unless waiting)."""
+    desk = _desk(request)
+    left = desk.customer_left(desk.store.get(conversation_id))
+    return conversation_json(desk, left)
+
+
 @router.get("/{conversation_id}")
 async def read(request: Request, conversation_id: Authorised) -> dict:
     return conversation_json(_desk(request), _store(request).get(conversation_id))

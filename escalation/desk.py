@@ -191,6 +191,20 @@ class Desk:
         self._say(conversation.id, text(noted, self._language(conversation)))
         self.live.publish(QUEUE_TOPIC, {"type": "queue_changed"})
 
+    def customer_left(self, conversation: Conversation) -> Conversation:
+        """The customer ended the chat while waiting: abandoned, and no longer in the queue."""
+        if conversation.state != State.QUEUED:
+            raise InvalidTransition(
+                f"only a waiting conversation can be left, not {conversation.state}"
+            )
+        left = self.store.transition(
+            conversation.id, State.RESOLVED, {"by": "customer", "how": "left"},
+            {"resolved_at": now(), "resolution_code": "abandoned"},
+        )  # fmt: skip
+        self._changed(conversation.id)
+        self._after_queue_change()
+        return left
+
     def keep_waiting(self, conversation: Conversation) -> None:
         position = self.store.queue_position(conversation.id) or 1
         language = self._language(conversation)

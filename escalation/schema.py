@@ -114,3 +114,22 @@ def m004_feedback(db: Database) -> None:
         },
         pk="conversation_id", foreign_keys=[("conversation_id", "conversations", "id")],
     )  # fmt: skip
+
+
+@migrations()
+def m005_facts_for_kpis(db: Database) -> None:
+    # Kept on the conversation as they happen, so the KPIs read one row per conversation
+    # instead of its history (docs/kpis.md): when a person first picked it up, and how often
+    # the customer reopened it after resolution.
+    db["conversations"].add_column("first_assigned_at", str)
+    db["conversations"].add_column("reopens", int, not_null_default=0)
+    db.execute(
+        "update conversations set first_assigned_at = (select min(e.created_at) from events e "
+        "where e.conversation_id = conversations.id and e.type = 'state' "
+        "and json_extract(e.data, '$.to') = 'assigned'), reopens = (select count(*) from "
+        "events e where e.conversation_id = conversations.id and e.type = 'state' "
+        "and json_extract(e.data, '$.from') = 'resolved' "
+        "and json_extract(e.data, '$.to') in ('assigned', 'bot'))"
+    )
+    db["conversations"].create_index(["created_at"])
+    db["events"].create_index(["type", "created_at"])

@@ -288,6 +288,16 @@ class SqliteConversationStore:
             raise InvalidTransition(f"{current.id}: {current.state} -> {to} is not allowed")
         self._set(conn, current.id, {**columns, "state": to, "updated_at": now()})
         self._record(conn, current.id, "state", {"from": current.state, "to": to, **data})
+        if to == State.ASSIGNED:
+            conn.execute(
+                "update conversations set first_assigned_at = coalesce(first_assigned_at, ?) "
+                "where id = ?",
+                [now().isoformat(), current.id],
+            )
+        if current.state == State.RESOLVED and to in (State.ASSIGNED, State.BOT):
+            conn.execute(
+                "update conversations set reopens = reopens + 1 where id = ?", [current.id]
+            )
 
     def in_state(self, *states: State) -> list[Conversation]:
         """Conversations in these states; queued ones in the order they will be served."""

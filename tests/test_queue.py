@@ -11,6 +11,7 @@ from escalation import (
     Agent,
     ClaimRefused,
     Desk,
+    InvalidTransition,
     LiveEvents,
     Presence,
     Priority,
@@ -431,3 +432,29 @@ def test_writing_again_after_the_bot_resolved_goes_back_to_the_bot(desk):
     assert reopened.state == State.BOT
     assert reopened.resolved_at is None and reopened.resolution_code is None
     assert desk.store.handling_times(50) == []  # the bot's resolutions are not agents' work
+
+
+def test_the_facts_kpis_need_are_kept_as_they_happen(desk):
+    anna = desk.agents.add("anna", "password-1")
+    conversation = waiting(desk)
+    desk.claim(anna, conversation.id)
+    desk.release(anna, conversation.id, None)
+    desk.claim(anna, conversation.id)  # released and declined by her: a claim by hand is fine
+    first_assigned = desk.store.database.db.execute(
+        "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
+    ).fetchone()
+    desk.resolve(anna, conversation.id, "solved")
+    desk.reopen(desk.store.get(conversation.id))
+    facts = desk.store.database.db.execute(
+        "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
+    ).fetchone()
+    assert first_assigned[0] is not None and facts == (first_assigned[0], 1)  # the first claim
+
+
+def test_a_customer_leaving_the_queue_abandons_the_conversation(desk):
+    left, stays = waiting(desk), waiting(desk)
+    ended = desk.customer_left(desk.store.get(left.id))
+    assert (ended.state, ended.resolution_code) == (State.RESOLVED, "abandoned")
+    assert order(desk) == [stays.id]
+    with pytest.raises(InvalidTransition):
+        desk.customer_left(ended)  # only while waiting
