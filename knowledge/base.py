@@ -3,6 +3,8 @@
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from helpdesk.settings import Settings
 from knowledge.confidence import Features
 from knowledge.embeddings import Encoder, load_encoder
@@ -38,6 +40,11 @@ class KnowledgeBase:
 
     def import_demo_if_empty(self) -> ImportReport | None:
         return self.import_paths([DEMO]) if self.count() == 0 else None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` in the search's own multilingual space (a Russian and an
+        English question meaning the same land close), for grouping questions by meaning."""
+        return self.encoder.encode(texts)
 
     def article(self, article_id: str) -> dict | None:
         return self.store.get_article(article_id)
