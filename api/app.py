@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secure=settings.cookie_secure,
     )
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # the widget's script, mostly
     database = SqliteDatabase(settings.db)
     store = SqliteConversationStore(database)
     desk = Desk(store, SqliteAgents(database), SqliteCasework(database), LiveEvents(), settings)
@@ -165,11 +167,6 @@ def _pages(app: FastAPI) -> None:
     async def home() -> FileResponse:
         """A demo company site, embedding the chat widget the way a customer's site would."""
         return FileResponse(STATIC / "demo.html")
-
-    @app.get("/chat", include_in_schema=False)
-    async def plain_chat() -> FileResponse:
-        """The plain chat page (to be replaced by the widget)."""
-        return FileResponse(STATIC / "chat.html")
 
     @app.get("/help/{article_id}", include_in_schema=False)
     async def help_article(request: Request, article_id: str) -> HTMLResponse:

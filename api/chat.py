@@ -75,6 +75,8 @@ def conversation_json(desk: Desk, conversation: Conversation) -> dict:
     }
     if conversation.state == State.QUEUED:
         result["queue"] = desk.position(conversation)
+    if conversation.state in (State.RESOLVED, State.CLOSED):
+        result["resolution_code"] = conversation.resolution_code  # "abandoned": they left
     if conversation.state == State.ASSIGNED and conversation.assignee_id:
         result["agent"] = desk.agents.get(conversation.assignee_id).display_name
     result["feedback"] = desk.store.feedback(conversation.id)

@@ -18,7 +18,7 @@ SESSION_COOKIE = "helpdesk_session"
 CSRF_COOKIE = "helpdesk_csrf"
 CSRF_HEADER = "x-csrf-token"
 # The customer chat authenticates with a bearer token, never the cookie: nothing to forge there
-# (and an agent trying the chat page in the browser they work in must not be refused).
+# (and an agent trying the chat widget in the browser they work in must not be refused).
 CUSTOMER_ROUTES = re.compile(r"^/api/conversations(/|$)")
 RANK = {Role.AGENT: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 

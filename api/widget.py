@@ -22,7 +22,9 @@ router = APIRouter(tags=["widget"])
 
 @router.get("/widget.js", include_in_schema=False)
 async def script() -> FileResponse:
-    return FileResponse(STATIC / "widget.js", media_type="application/javascript")
+    """Cached briefly by browsers, so a new version reaches every site within minutes."""
+    headers = {"Cache-Control": "public, max-age=300"}
+    return FileResponse(STATIC / "widget.js", media_type="application/javascript", headers=headers)
 
 
 @router.get("/api/widget/config")

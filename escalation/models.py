@@ -152,6 +152,8 @@ class Message:
             result["quick_replies"] = self.quick_replies
         if self.sender == Sender.AGENT:
             result["author"] = self.metadata.get("author")
+        if self.sender == Sender.CUSTOMER and self.client_message_id:
+            result["client_message_id"] = self.client_message_id  # the sender's own id for it
         return result
 
 

@@ -112,7 +112,7 @@ SMS_WAIT_CHANGE_S = 600
 def worth_texting(before: QueueStanding, after: QueueStanding) -> bool:
     """Whether a texting customer's new place in the queue is worth an SMS.
 
-    A chat page can update its status line on every move; a text message interrupts the
+    The chat widget can update its status line on every move; a text message interrupts the
     customer (and is billed), so only news they would act on is sent: they are next, they
     have come at least half the way since the last text, the estimate moved by ten minutes or
     more, or someone became available (or no one is any more).

@@ -1,4 +1,4 @@
-"""A customer as the chat page is one: talks to the real chat API over HTTP."""
+"""A customer as the chat widget is one: talks to the real chat API over HTTP."""
 
 import uuid
 

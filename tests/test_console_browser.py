@@ -5,11 +5,10 @@ import json
 import re
 import time
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
 
-from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase, State
+from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase
 from tests.clients import Customer
 from tests.servers import Service
 
@@ -182,43 +181,3 @@ def _wait_for(check, timeout: float = 10):
             return result
         time.sleep(0.2)
     raise AssertionError("timed out")
-
-
-def test_a_chat_moves_to_sms_from_the_page_and_goes_on_in_one_thread(browser, service):
-    """A customer in the chat page continues by SMS with a texted code; their next text lands
-    in the same conversation, and the chat page keeps the whole thread."""
-    phone = "+79994440011"
-    page = browser.new_context(locale="ru-RU").new_page()
-    page.goto(f"{service.url}/chat")
-    page.locator("#text").fill("где мой заказ?")
-    page.locator("#send").click()
-    expect(page.locator("#log")).to_contain_text("Мои заказы")
-    page.get_by_test_id("sms-open").click()
-    page.get_by_test_id("sms-phone").fill("8 999 444-00-11")
-    page.get_by_test_id("sms-phone").press("Enter")
-    expect(page.get_by_test_id("sms-sent")).to_contain_text("+7 999 ***-**-11")
-
-    def code() -> str | None:
-        texts = httpx.get(f"{service.standin_url}/_standin/messages").json()
-        found = [re.search(r"\b(\d{6})\b", t["body"]) for t in texts if t["to"] == phone]
-        return found[-1][1] if found and found[-1] else None
-
-    deadline = time.monotonic() + 10
-    while (texted := code()) is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    page.get_by_test_id("sms-code").fill(texted)
-    page.get_by_test_id("sms-code").press("Enter")
-    expect(page.get_by_test_id("sms-linked")).to_contain_text("+7 999 ***-**-11")
-    expect(page.locator("#log")).to_contain_text("Продолжаем по SMS")
-
-    store = SqliteConversationStore(SqliteDatabase(service.db))
-    [conversation] = [c for c in store.in_state(State.BOT) if c.route == "sms"]
-    assert store.customer(conversation.customer_id)["phone"] == phone
-    said = {(m.sender.value, m.channel) for m in store.messages(conversation.id)}
-    assert {("customer", "web"), ("bot", "web"), ("system", "sms")} <= said
-
-    inbound = {"from": phone, "body": "спасибо, жду ответа по SMS"}
-    assert httpx.post(f"{service.standin_url}/_standin/inbound", json=inbound).status_code == 200
-    expect(page.locator("#log")).to_contain_text("спасибо, жду ответа по SMS")
-    [texted_in] = [m for m in store.messages(conversation.id) if m.text == inbound["body"]]
-    assert texted_in.channel == "sms"
