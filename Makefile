@@ -10,13 +10,15 @@ RASA_STAMP := $(RASA_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 # Browser tests drive Debian's Chromium with Playwright (Playwright's own download cannot work).
 CHROMIUM := /usr/bin/chromium
+# Chart.js for the dashboard, at the version package-lock.json pins, served from /static/vendor/.
+CHARTJS := api/static/vendor/chart.umd.min.js
 
 .PHONY: run test lint format bench bot clean
 
-run: $(STAMP) bot
+run: $(STAMP) bot $(CHARTJS)
 	$(BIN)/helpdesk serve
 
-test: $(STAMP) bot $(CHROMIUM)
+test: $(STAMP) bot $(CHROMIUM) $(CHARTJS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd bot && ../$(RASA_VENV)/bin/rasa test --stories tests --model models/helpdesk.tar.gz \
@@ -52,8 +54,13 @@ $(RASA_STAMP): bot/requirements.lock
 	$(RASA_VENV)/bin/pip install -q --no-deps --ignore-requires-python -r bot/requirements.lock
 	touch $@
 
+$(CHARTJS): package-lock.json
+	npm ci --no-audit --no-fund
+	mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
 $(CHROMIUM):
 	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) data bot/models bot/.rasa .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RASA_VENV) node_modules api/static/vendor data bot/models bot/.rasa .pytest_cache .ruff_cache
