@@ -1,6 +1,7 @@
 """The ``helpdesk`` command."""
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -264,6 +265,49 @@ def dev_sms(
         time.sleep(0.3)
     if quiet_since is None:
         typer.echo("(no reply yet: an agent may answer later; run again to text more)")
+
+
+@app.command()
+def kpi(
+    start: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="first day [default: 6 days ago]"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option(
+            "--to", formats=["%Y-%m-%d"], help="the day after the last [default: tomorrow]"
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option(help="channel, language, handled_by, agent, day or week")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    db: DbOption = None,
+) -> None:
+    """Support KPIs (docs/kpis.md) of the conversations created from --from up to, not
+    including, --to (local dates, HELPDESK_TIMEZONE); by default the last 7 days with today."""
+    from zoneinfo import ZoneInfo
+
+    from analytics.kpis import BREAKDOWNS, compute, format_table
+    from escalation import SqliteDatabase
+
+    settings = get_settings()
+    if by is not None and by not in BREAKDOWNS:
+        _fail(f"--by must be one of: {', '.join(BREAKDOWNS)}")
+    path = db or settings.db
+    if not path.exists():
+        _fail(f"no database at {path}", code=1)
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    first = start.date() if start else today - timedelta(days=6)
+    after = end.date() if end else today + timedelta(days=1)
+    if after <= first:
+        _fail("--to must be after --from (it is the day after the last one counted)")
+    report = compute(SqliteDatabase(path), first, after, settings, by=by)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    typer.echo(format_table(report))
 
 
 def _items(text: str) -> list[str]:

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     bot_quiet_minutes: float = Field(
         30, gt=0, description="a customer silent this long after a bot answer: resolved by the bot"
     )
+    kpi_deflection_hours: float = Field(
+        24, gt=0, description="a new contact this soon after a bot resolution: not self-service"
+    )
+    kpi_fcr_hours: float = Field(
+        72,
+        gt=0,
+        description="a new contact this soon after a resolution: not a first-contact resolution",
+    )
     reopen_window_minutes: float = Field(
         60, ge=0, description="a customer writing this soon after resolution reopens it"
     )
