@@ -1,19 +1,31 @@
 """``KnowledgeBase``: the one object the rest of the system uses."""
 
 import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from helpdesk.settings import Settings
+from knowledge.articles import free_id, parse_article
 from knowledge.confidence import Features
 from knowledge.embeddings import Encoder, load_encoder
 from knowledge.evaluation import Evaluation
-from knowledge.importer import ImportReport, import_paths
+from knowledge.importer import ImportReport, import_paths, write_articles
 from knowledge.search import Searcher, SearchResult
 from knowledge.store import KnowledgeStore
 
 DEMO = Path(__file__).parent / "demo"
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of a filtered list of articles, and how many matched in all."""
+
+    total: int
+    articles: list[dict[str, Any]]
 
 
 class KnowledgeBase:
@@ -49,6 +61,32 @@ class KnowledgeBase:
     def article(self, article_id: str) -> dict | None:
         return self.store.get_article(article_id)
 
+    def articles(self, text: str = "", offset: int = 0, limit: int = 50) -> ArticlePage:
+        """Articles containing ``text`` anywhere (any case), the latest changed first."""
+        total, page = self.store.list_articles(text, offset, limit)
+        return ArticlePage(total, page)
+
+    def create_article(self, record: dict[str, Any]) -> dict:
+        """Save a new article, searchable as soon as this returns, here and in every process
+        that searches this base. Without an ``id``, one is made from the question. Raises
+        ``InvalidArticle`` (what to fix, by field) or ``ArticleExists``."""
+        record = dict(record)
+        question, lang = record.get("question"), record.get("lang")
+        if not record.get("id") and isinstance(question, str) and isinstance(lang, str):
+            record["id"] = free_id(question.strip(), lang, self.store.has_article)
+        return self._save(record, exist=False)
+
+    def update_article(self, article_id: str, record: dict[str, Any]) -> dict:
+        """Replace an article's fields (its id stays); its old phrasings stop matching at once.
+        Raises ``InvalidArticle`` or ``ArticleNotFound``."""
+        return self._save({**record, "id": article_id}, exist=True)
+
+    def _save(self, record: dict[str, Any], exist: bool) -> dict:
+        """The same checks, embedding and write as an import, for one article."""
+        article = parse_article({**record, "updated_at": datetime.now(UTC)})
+        write_articles(self.store, self.encoder, [article], exist=exist)
+        return self.article(article.id)  # type: ignore[return-value]  # just written
+
     def search(self, text: str) -> SearchResult:
         return self._current_searcher().search(text)
 
@@ -73,7 +111,7 @@ class KnowledgeBase:
         return evaluation.figures()
 
     def _current_searcher(self) -> Searcher:
-        """Rebuilt when an import (from any process) has changed the revision."""
+        """Rebuilt when a write (from any process) has changed the revision."""
         with self._lock:
             revision = self.store.revision
             if self._searcher is None or self._searcher.revision != revision:

@@ -14,9 +14,8 @@ from typing import Any
 
 import frontmatter
 import yaml
-from pydantic import ValidationError
 
-from knowledge.articles import Article
+from knowledge.articles import Article, InvalidArticle, parse_article
 
 SUFFIXES = (".jsonl", ".csv", ".md")
 CSV_LIST_SEPARATOR = "|"
@@ -51,9 +50,9 @@ def load_articles(paths: list[Path]) -> list[Article]:
             problems.append(f"{where}: {item.problem}")
             continue
         try:
-            article = Article.model_validate(item.record)
-        except ValidationError as error:
-            problems.append(f"{where}: {_describe(error)}")
+            article = parse_article(item.record)
+        except InvalidArticle as error:
+            problems.append(f"{where}: {error}")
             continue
         if article.id in first_seen:
             problems.append(
@@ -128,11 +127,3 @@ def _markdown(path: Path) -> Iterator[Located]:
     if post.content.strip():
         record["answer"] = post.content.strip()
     yield Located(path, 1, record)
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for detail in error.errors():
-        field = ".".join(str(p) for p in detail["loc"]) or "record"
-        parts.append(f"{field}: {detail['msg']}")
-    return "; ".join(parts)

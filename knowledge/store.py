@@ -3,15 +3,16 @@
 Tables: ``articles``; ``phrasings`` (every way of asking each article's question, with an FTS5
 index); ``embeddings`` (float32 blobs keyed by the hash of the text they embed, so an unchanged
 phrasing is never embedded twice); ``meta`` (the embedding model, the revision, the trained
-search model). ``revision`` increases on every import so running servers know to reload.
+search model). ``revision`` increases on every write (an import, an article saved in the
+console), as the write's last step, so running servers know to reload and never reload halfway.
 """
 
 import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ import numpy as np
 import sqlite_utils
 
 from knowledge.articles import Article
+
+LOOKUP_CHUNK = 500  # hashes per "in (...)" query, well below SQLite's parameter limit
+SUMMARY_COLUMNS = "id, lang, group_id, question, tags, published, updated_at"
 
 
 def text_hash(text: str) -> str:
@@ -29,6 +33,7 @@ def text_hash(text: str) -> str:
 class PhrasingRows:
     """Every published phrasing with what search needs in memory, aligned row by row."""
 
+    articles: list[str]
     groups: list[str]
     texts: list[str]
     vectors: np.ndarray
@@ -42,6 +47,7 @@ class KnowledgeStore:
         self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         self.lock = threading.RLock()
         self.db.enable_wal()
+        self.db.conn.create_function("casefold", 1, _casefold, deterministic=True)
         self._create_schema()
 
     def _create_schema(self) -> None:
@@ -144,23 +150,64 @@ class KnowledgeStore:
     def groups_by_article(self) -> dict[str, str]:
         return dict(self.db.execute("select id, group_id from articles").fetchall())
 
+    def has_article(self, article_id: str) -> bool:
+        with self.lock:
+            return bool(
+                self.db.execute("select 1 from articles where id = ?", [article_id]).fetchone()
+            )
+
+    def list_articles(self, text: str, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """How many articles contain ``text`` (in any field or phrasing, ignoring case; every
+        article when it is empty), and a page of them, the latest changed first."""
+        where = """? = '' or instr(casefold(
+                       id || ' ' || group_id || ' ' || question || ' ' || answer || ' ' ||
+                       coalesce(sms_answer, '') || ' ' || tags), ?) > 0
+                   or exists (select 1 from phrasings p where p.article_id = articles.id
+                              and instr(casefold(p.text), ?) > 0)"""
+        needle = _casefold(text.strip())
+        with self.lock:
+            [total] = self.db.execute(
+                f"select count(*) from articles where {where}", [needle] * 3
+            ).fetchone()
+            rows = self.db.execute(
+                f"select {SUMMARY_COLUMNS} from articles where {where} "
+                "order by updated_at desc, id limit ? offset ?",
+                [needle] * 3 + [limit, offset],
+            ).fetchall()
+        return total, [_summary(row) for row in rows]
+
     # -- embeddings ------------------------------------------------------------------------
     def missing_embeddings(self, hashes: Iterable[str]) -> set[str]:
         wanted = set(hashes)
         known = {r[0] for r in self.db.execute("select text_hash from embeddings")}
         return wanted - known
 
+    def vectors(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The stored embeddings of these text hashes (those that have one)."""
+        wanted = list(hashes)
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            rows = self.db.execute(
+                "select text_hash, vector from embeddings "
+                f"where text_hash in ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        return found
+
     def phrasing_rows(self, dimension: int) -> PhrasingRows:
         rows = self.db.execute(
-            """select a.group_id, p.text, e.vector from phrasings p
+            """select p.article_id, a.group_id, p.text, e.vector from phrasings p
                join articles a on a.id = p.article_id
                join embeddings e on e.text_hash = p.text_hash
                where a.published = 1 order by p.id"""
         ).fetchall()
-        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
         return PhrasingRows(
-            groups=[r[0] for r in rows],
-            texts=[r[1] for r in rows],
+            articles=[r[0] for r in rows],
+            groups=[r[1] for r in rows],
+            texts=[r[2] for r in rows],
             vectors=vectors.reshape(len(rows), dimension),
         )
 
@@ -189,32 +236,50 @@ class KnowledgeStore:
         ).fetchall()
 
     # -- writing ---------------------------------------------------------------------------
-    def transaction(self) -> AbstractContextManager:
-        """All writes inside happen together or not at all."""
-        return self.db.atomic()
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all.
+
+        It holds this connection's lock, as the server's threads share the connection and must
+        not read a half-done write; and it takes the file's write lock at once (``begin
+        immediate``), so that what it reads first (the revision) is still true when it commits.
+        """
+        with self.lock:
+            self.db.execute("begin immediate")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.execute("rollback")
+                raise
+            self.db.execute("commit")
 
     def search_model(self) -> bytes | None:
         return self.get_meta("search_model")  # type: ignore[return-value]  # stored as a blob
 
-    def set_search_model(self, blob: bytes) -> None:
-        self.set_meta("search_model", blob)
-
-    def write_import(
-        self, changed: list[Article], new_embeddings: dict[str, np.ndarray], model_name: str
+    def write(
+        self,
+        changed: list[Article],
+        new_embeddings: dict[str, np.ndarray],
+        model_name: str,
+        search_model: bytes | None,
     ) -> None:
-        with self.db.atomic():
-            if self.get_meta("embedding_model") not in (None, model_name):
-                self.db.execute("delete from embeddings")
-            self.set_meta("embedding_model", model_name)
-            self.db["embeddings"].upsert_all(
-                (
-                    {"text_hash": h, "vector": v.astype(np.float32).tobytes()}
-                    for h, v in new_embeddings.items()
-                ),
-                pk="text_hash",
-            )
-            self._write_articles(changed)
-            self.set_meta("revision", str(self.revision + 1))
+        """Inside ``transaction()``. ``search_model``: the retrained model (b"" for none), or
+        None to keep the stored one. The revision changes last."""
+        if self.get_meta("embedding_model") not in (None, model_name):
+            self.db.execute("delete from embeddings")
+        self.set_meta("embedding_model", model_name)
+        self.db["embeddings"].upsert_all(
+            (
+                {"text_hash": h, "vector": v.astype(np.float32).tobytes()}
+                for h, v in new_embeddings.items()
+            ),
+            pk="text_hash",
+        )
+        self._write_articles(changed)
+        if search_model is not None:
+            self.set_meta("search_model", search_model)
+        self.set_meta("revision", str(self.revision + 1))
 
     def _write_articles(self, articles: list[Article]) -> None:
         """In bulk: row-at-a-time writes would cost more than embedding the texts."""
@@ -244,3 +309,17 @@ class KnowledgeStore:
             for a in articles
             for t in a.texts
         )
+
+
+def _casefold(text: str | None) -> str:
+    """Case-insensitive matching in every script (SQLite's own ``lower`` knows only ASCII)."""
+    return (text or "").casefold()
+
+
+def _summary(row: tuple) -> dict:
+    """An article as a list shows it."""
+    article_id, lang, group, question, tags, published, updated_at = row
+    return {
+        "id": article_id, "lang": lang, "group": group, "question": question,
+        "tags": json.loads(tags), "published": bool(published), "updated_at": updated_at,
+    }  # fmt: skip

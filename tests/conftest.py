@@ -6,6 +6,7 @@ import pytest
 
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
+from tests.factories import copy_database
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "knowledge" / "demo"
@@ -27,3 +28,9 @@ def demo_kb(tmp_path_factory, settings) -> KnowledgeBase:
 @pytest.fixture
 def new_kb(tmp_path, settings) -> KnowledgeBase:
     return KnowledgeBase.open(tmp_path / "kb.db", settings)
+
+
+@pytest.fixture
+def demo_copy(demo_kb, tmp_path, settings) -> KnowledgeBase:
+    """A copy of the demo knowledge base that a test may change."""
+    return KnowledgeBase.open(copy_database(demo_kb.path, tmp_path / "kb.db"), settings)
