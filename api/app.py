@@ -20,7 +20,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 
-from api import agent, auth, chat, kb, manager, sms, widget
+from api import agent, auth, chat, dashboard, kb, manager, sms, widget
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
 from api.widget import WidgetCors
 from channels.phone_link import PhoneLinks
@@ -47,6 +47,11 @@ from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
 
 STATIC = Path(__file__).parent / "static"
+MANAGER_PAGES = {
+    "/console/manager": "manager.html",
+    "/console/dashboard": "dashboard.html",
+    "/console/gaps": "gaps.html",
+}
 QUIET_SWEEP_S = 60  # how often bot conversations gone quiet after an answer are resolved
 log = logging.getLogger(__name__)
 ERRORS = {
@@ -94,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.phone_links = PhoneLinks(app.state.sms, desk)
     routers = (
         kb.router, chat.router, sms.router, widget.router, auth.router, agent.router,
-        manager.router,
+        manager.router, dashboard.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
@@ -181,8 +186,12 @@ def _pages(app: FastAPI) -> None:
         """The agent console; it asks to sign in when there is no session."""
         return FileResponse(STATIC / "console.html")
 
-    @app.get("/console/manager", include_in_schema=False)
-    async def manager_page(request: Request) -> Response:
+    for path, page in MANAGER_PAGES.items():
+        app.add_api_route(path, _for_managers(page), include_in_schema=False)
+
+
+def _for_managers(page: str) -> Callable:
+    async def serve(request: Request) -> Response:
         """Served only to managers and admins: the role is checked here, not in the page."""
         cookie = request.cookies.get(SESSION_COOKIE)
         signed_in = request.app.state.agents.session_agent(cookie, "cookie") if cookie else None
@@ -190,7 +199,9 @@ def _pages(app: FastAPI) -> None:
             return RedirectResponse("/console")
         if RANK[signed_in.role] < RANK[Role.MANAGER]:
             return JSONResponse({"detail": "this page needs the manager role"}, status_code=403)
-        return FileResponse(STATIC / "manager.html")
+        return FileResponse(STATIC / page)
+
+    return serve
 
 
 def _article_page(article: dict) -> str:

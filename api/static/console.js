@@ -223,6 +223,7 @@ function renderAgent() {
   $("agent-role").textContent = label("role", state.me.role);
   $("presence").value = state.me.presence;
   $("manager-link").hidden = !MANAGER_ROLES.includes(state.me.role);
+  $("dashboard-link").hidden = !MANAGER_ROLES.includes(state.me.role);
 }
 
 async function changePresence() {
