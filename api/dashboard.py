@@ -46,7 +46,7 @@ class KpiQuery:
     filters: dict[str, str]
 
 
-def window(
+def asked_window(
     request: Request,
     start: Annotated[date | None, Query(alias="from", description="the first day")] = None,
     end: Annotated[
@@ -76,7 +76,7 @@ Text = Annotated[str | None, Query(min_length=1, max_length=100)]
 
 
 def kpi_query(
-    days: Annotated[Window, Depends(window)],
+    period: Annotated[Window, Depends(asked_window)],
     by: Annotated[Breakdown | None, Query(description="one group per value of this")] = None,
     channel: Text = None,
     language: Text = None,
@@ -85,7 +85,7 @@ def kpi_query(
 ) -> KpiQuery:
     """The window, the breakdown and the filters (``analytics.kpis.FILTERS``) asked for."""
     given = {"channel": channel, "language": language, "handled_by": handled_by, "agent": agent}
-    return KpiQuery(days, by, {name: value for name, value in given.items() if value is not None})
+    return KpiQuery(period, by, {name: value for name, value in given.items() if value is not None})
 
 
 async def _report(request: Request, query: KpiQuery) -> dict[str, Any]:
@@ -158,20 +158,21 @@ def _filename(query: KpiQuery) -> str:
 
 @router.get("/gaps")
 async def gaps(
-    request: Request, manager: Manager, days: Annotated[Window, Depends(window)]
+    request: Request, manager: Manager, period: Annotated[Window, Depends(asked_window)]
 ) -> dict:
     """The questions of the window that the knowledge base failed, grouped by meaning
     (``analytics.gaps``), each wrongly offered article with its question."""
     state = request.app.state
     zone = ZoneInfo(state.settings.timezone)
     start, end = (
-        datetime.combine(day, time(), tzinfo=zone).astimezone(UTC) for day in (days.start, days.end)
+        datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+        for day in (period.start, period.end)
     )
     found = await run_in_threadpool(
         knowledge_gaps, state.conversations.database, state.knowledge, start, end
     )
     return {
-        "window": {"from": days.start.isoformat(), "to": days.end.isoformat(),
+        "window": {"from": period.start.isoformat(), "to": period.end.isoformat(),
                    "timezone": state.settings.timezone},
         "gaps": [_gap_json(gap.to_json(), state.knowledge) for gap in found],
     }  # fmt: skip

@@ -274,10 +274,10 @@ def browser():
         launched.close()
 
 
-def manager_page(browser: Browser, desk: dict) -> tuple[Page, list[str]]:
+def manager_page(browser: Browser, desk: dict, locale: str = "en-US") -> tuple[Page, list[str]]:
     """Mia signed in at the console in a fresh profile, and the page's script errors (a
     blocked script or style counts); any dialog fails the test."""
-    page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text)
@@ -411,6 +411,39 @@ def test_the_gaps_page_shows_groups_as_text_with_a_link_to_write_the_article(des
     assert page.evaluate("window.__xss") is None
     page.screenshot(path=str(SHOTS / "gaps.png"), full_page=True)
     assert errors == []
+
+
+def untranslated(page: Page) -> list[str]:
+    """Texts and names on the page that are a string's key ("kpi.csat"): i18n.js shows the key
+    when a language lacks the string."""
+    return page.evaluate(
+        """() => {
+            const key = /^[a-z]+(\\.[A-Za-z_0-9]+)+$/;
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            const found = [];
+            while (walker.nextNode()) found.push(walker.currentNode.textContent.trim());
+            for (const element of document.querySelectorAll("[aria-label]")) {
+                found.push(element.getAttribute("aria-label"));
+            }
+            return [document.title, ...found].filter((text) => key.test(text));
+        }"""
+    )
+
+
+def test_both_pages_speak_russian_too(desk, browser):
+    page, errors = manager_page(browser, desk, locale="ru-RU")
+    page.goto(f"{desk['url']}/console/dashboard?{TWO_DAYS}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Показатели поддержки")
+    expect(tile(page, "self_service_rate")).to_have_text(re.compile(r"^30,8\s%$"))
+    expect(page.get_by_test_id("kpi-self_service_rate")).to_contain_text("4 из 13")
+    expect(page.get_by_test_id("agent-row")).to_have_count(3)
+    assert untranslated(page) == []
+    page.goto(f"{desk['url']}/console/gaps?{GAPS_DAY}")
+    expect(page.get_by_test_id("gap").first).to_contain_text("Неотвеченных вопросов")
+    assert untranslated(page) == []
+    page.get_by_role("button", name="Switch the language to English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Knowledge-base gaps")
+    assert untranslated(page) == [] and errors == []
 
 
 def test_an_agent_is_refused_the_dashboard(desk, browser):

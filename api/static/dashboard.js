@@ -349,7 +349,7 @@ async function load() {
     state.reports = Object.fromEntries(Object.entries(breakdowns).map(([name, by]) => [name, byBreakdown[by]]));
     render();
   } catch (error) {
-    if (ticket === state.loads) report(error);
+    if (ticket === state.loads) reportError(error);
   } finally {
     if (ticket === state.loads) $("report").removeAttribute("aria-busy");
   }
@@ -377,7 +377,7 @@ async function start() {
   try {
     state.agents = await api("/api/manager/agents");
   } catch (error) {
-    report(error);
+    reportError(error);
   }
   await load();
 }

@@ -63,7 +63,7 @@ async function load() {
   } catch (error) {
     if (ticket === state.loads) {
       $("gaps-status").textContent = "";
-      report(error);
+      reportError(error);
     }
   } finally {
     if (ticket === state.loads) $("gap-list").removeAttribute("aria-busy");

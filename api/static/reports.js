@@ -120,7 +120,7 @@ function showView(view) {
 }
 
 /** The errors of the report pages: a lapsed session says so, anything else in the banner. */
-function report(error) {
+function reportError(error) {
   if (error.status === 401) showView("signed-out");
   else showError(error.message);
 }
@@ -131,7 +131,7 @@ async function signedInManager() {
   try {
     me = await api("/api/auth/me");
   } catch (error) {
-    report(error);
+    reportError(error);
     return null;
   }
   $("agent-name").textContent = me.display_name;
