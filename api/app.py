@@ -20,7 +20,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 
-from api import agent, auth, chat, dashboard, kb, manager, sms, widget
+from api import admin, agent, auth, chat, dashboard, kb, manager, sms, widget
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
 from api.widget import WidgetCors
 from channels.phone_link import PhoneLinks
@@ -45,6 +45,7 @@ from escalation.bot import RasaClient
 from escalation.service import ConversationService
 from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
+from privacy import Privacy
 
 STATIC = Path(__file__).parent / "static"
 MANAGER_PAGES = {
@@ -53,6 +54,8 @@ MANAGER_PAGES = {
     "/console/gaps": "gaps.html",
 }
 QUIET_SWEEP_S = 60  # how often bot conversations gone quiet after an answer are resolved
+RETENTION_EVERY_S = 24 * 3600
+RETENTION_FIRST_S = 600  # after start: Rasa has loaded by then, so its trackers are emptied too
 log = logging.getLogger(__name__)
 ERRORS = {
     NotFound: 404,
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             _sms_delivery(app.state.sms),
             _every(QUIET_SWEEP_S, app.state.desk.resolve_quiet),
+            _retention(app.state.privacy, settings),
         ):
             yield
         await bot.close()
@@ -97,9 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service, SqliteSmsStore(database), app.state.knowledge, settings
     )
     app.state.phone_links = PhoneLinks(app.state.sms, desk)
+    app.state.privacy = Privacy.open(database, settings)
     routers = (
         kb.router, chat.router, sms.router, widget.router, auth.router, agent.router,
-        manager.router, dashboard.router,
+        manager.router, dashboard.router, admin.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
@@ -115,15 +120,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _retention(privacy: Privacy, settings: Settings):
+    """Retention (docs/privacy.md), when a period is set: soon after start, then daily."""
+    if settings.retention_days is None:
+        return contextlib.nullcontext()
+    return _every(RETENTION_EVERY_S, privacy.retention, RETENTION_FIRST_S, in_thread=True)
+
+
 @asynccontextmanager
-async def _every(seconds: float, job: Callable[[], object]):
-    """Run ``job`` every ``seconds`` while the app runs; a failing run is logged, not fatal."""
+async def _every(
+    seconds: float,
+    job: Callable[[], object],
+    first_after: float | None = None,
+    in_thread: bool = False,
+):
+    """Run ``job`` every ``seconds`` (first after ``first_after``, by default ``seconds``)
+    while the app runs; ``in_thread`` for a long job, so that requests are served meanwhile.
+    A failing run is logged, not fatal."""
 
     async def loop() -> None:
+        delay = seconds if first_after is None else first_after
         while True:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(delay)
+            delay = seconds
             try:
-                job()
+                if in_thread:
+                    await asyncio.to_thread(job)
+                else:
+                    job()
             except Exception:
                 log.exception("periodic %s failed", getattr(job, "__name__", job))
 

@@ -84,6 +84,7 @@ def requires(role: Role):
 
 AnyAgent = Annotated[Agent, Depends(requires(Role.AGENT))]
 Manager = Annotated[Agent, Depends(requires(Role.MANAGER))]
+Admin = Annotated[Agent, Depends(requires(Role.ADMIN))]
 
 
 def websocket_agent(websocket: WebSocket) -> Agent | None:

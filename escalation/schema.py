@@ -133,3 +133,12 @@ def m005_facts_for_kpis(db: Database) -> None:
     )
     db["conversations"].create_index(["created_at"])
     db["events"].create_index(["type", "created_at"])
+
+
+@migrations()
+def m006_privacy(db: Database) -> None:
+    # When retention anonymised the conversation (docs/privacy.md): its words are gone, the
+    # facts the KPIs read stay. Retention skips what it has done before by this mark.
+    db["conversations"].add_column("anonymised_at", str)
+    # Erasure and retention find the audit entries about a conversation by its id.
+    db["audit"].create_index(["target"])

@@ -32,6 +32,9 @@ class SqliteDatabase:
         )
         self.db.enable_wal()
         self.db.execute("pragma foreign_keys = on")
+        # Deleted and overwritten rows are zeroed in the file, not left in free space: what
+        # erasure and retention remove is gone from the bytes too (docs/privacy.md).
+        self.db.execute("pragma secure_delete = on")
         self._lock = threading.RLock()  # one connection shared by threads: one user at a time
         self.migrate(migrations)
 

@@ -20,6 +20,10 @@ users_app = typer.Typer(help="Agent accounts: add, list, disable.", no_args_is_h
 app.add_typer(users_app, name="users")
 dev_app = typer.Typer(help="Try the service by hand.", no_args_is_help=True)
 app.add_typer(dev_app, name="dev")
+privacy_app = typer.Typer(
+    help="Customers' personal data: export, erasure, retention.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 DbOption = Annotated[
     Path | None,
@@ -312,6 +316,142 @@ def kpi(
 
 def _items(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _privacy(db: Path | None):
+    from escalation import SqliteDatabase
+    from privacy import Privacy
+
+    settings = get_settings()
+    path = db or settings.db
+    if not path.exists():
+        _fail(f"no database at {path}", code=1)
+    return Privacy.open(SqliteDatabase(path), settings)
+
+
+def _cli_actor():
+    """The audit log names the system, and the operating-system user who ran the command."""
+    import getpass
+
+    from privacy import Actor
+
+    return Actor(None, "cli", getpass.getuser())
+
+
+CustomerArgument = Annotated[
+    str, typer.Argument(help="customer id, one of their conversation ids, or phone number")
+]
+
+
+@privacy_app.command("export")
+def privacy_export(
+    customer: CustomerArgument,
+    out: Annotated[Path | None, typer.Option(help="write to this file [default: print]")] = None,
+    db: DbOption = None,
+) -> None:
+    """Everything held about one customer, as JSON (docs/privacy.md); recorded in the audit
+    log. The file is readable by its owner only."""
+    from escalation import NotFound
+
+    privacy, actor = _privacy(db), _cli_actor()
+    try:
+        customer_id = privacy.find(customer, actor)["id"]
+        document = privacy.export(customer_id, actor)
+    except NotFound as error:
+        _fail(str(error), code=1)
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    out.touch(mode=0o600)
+    out.chmod(0o600)  # a file that was there keeps no wider permissions
+    out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"{out}: {len(document['conversations'])} conversation(s) of {customer_id}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    customer: CustomerArgument,
+    reason: Annotated[
+        str, typer.Option(help="why, for the audit log: the request's ticket number, not a name")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask to confirm")] = False,
+    force: Annotated[
+        bool, typer.Option(help="even while a person has one of their conversations")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Delete everything about one customer, for good; recorded in the audit log."""
+    from channels.sms_text import mask_phone
+    from escalation import NotFound
+    from privacy import ActiveConversations
+
+    if len(reason.strip()) < 3:
+        _fail("--reason must say why (the request's ticket number, say)")
+    privacy, actor = _privacy(db), _cli_actor()
+    try:
+        found = privacy.find(customer, actor)
+    except NotFound as error:
+        _fail(str(error), code=1)
+    phones = ", ".join(map(mask_phone, found["phones"])) or "none"
+    typer.echo(
+        f"Customer {found['id']}: {len(found['conversations'])} conversation(s), "
+        f"phone numbers: {phones}"
+    )
+    if not yes and not typer.confirm("Erase everything about this customer? It cannot be undone"):
+        _fail("nothing was erased", code=1)
+    try:
+        result = privacy.erase(found["id"], reason.strip(), actor, force)
+    except ActiveConversations as refused:
+        _fail(f"{refused} (--force)", code=1)
+    typer.echo(
+        f"Erased {result['conversations']} conversation(s), {result['messages']} "
+        f"message(s), {result['sms_texts']} text(s)."
+    )
+    _after_removal(result)
+
+
+@privacy_app.command("retention")
+def privacy_retention(
+    dry_run: Annotated[bool, typer.Option(help="count what is due, change nothing")] = False,
+    db: DbOption = None,
+) -> None:
+    """Apply HELPDESK_RETENTION_DAYS now (the API does it daily); recorded in the audit log."""
+    from privacy import RetentionOff
+
+    try:
+        result = _privacy(db).retention(_cli_actor(), dry_run)
+    except RetentionOff as off:
+        _fail(str(off))
+    window = f"last activity before {result['cutoff']} ({result['days']} days)"
+    if dry_run:
+        typer.echo(
+            f"Due, to {result['mode']}: {result['conversations']} conversation(s), "
+            f"{result['sms_texts']} text(s); {window}."
+        )
+        return
+    done = {"anonymise": "Anonymised", "delete": "Deleted"}[result["mode"]]
+    typer.echo(
+        f"{done} {result['conversations']} conversation(s) and {result['sms_texts']} "
+        f"text(s); {result['customers']} customer(s) with nothing else left; {window}."
+    )
+    _after_removal(result)
+
+
+def _after_removal(result: dict) -> None:
+    """What did not go all the way, said plainly."""
+    if result["bot_trackers"]["unreachable"]:
+        typer.echo(
+            "warning: Rasa did not answer, so the bot's trackers of these conversations "
+            "were not emptied (an in-memory store is emptied when Rasa restarts)",
+            err=True,
+        )
+    if not result["checkpointed"]:
+        typer.echo(
+            "warning: a reader held the write-ahead log; removed pages leave it at "
+            "SQLite's next checkpoint",
+            err=True,
+        )
 
 
 if __name__ == "__main__":

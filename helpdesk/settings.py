@@ -6,6 +6,7 @@ the environment (prefix ``HELPDESK_``) or in a ``.env`` file (see ``.env.example
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,6 +128,23 @@ class Settings(BaseSettings):
     sms_code_ttl_s: float = Field(600, gt=0, description="how long a texted code is valid")
     sms_code_tries: int = Field(5, ge=1, description="wrong codes before the attempt is blocked")
     sms_codes_per_hour: int = Field(3, ge=1, description="codes texted per conversation or number")
+
+    # Personal data (docs/privacy.md). No retention period by default: how long conversations
+    # are kept is the operator's decision, written in their privacy policy, and its effect
+    # cannot be undone: a guessed default would delete history someone still needs, or keep
+    # it longer than the policy promises.
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="conversations over (resolved or closed) with nothing new for this many "
+        "days are anonymised or deleted, daily (first 10 minutes after start); empty: kept "
+        "until erased",
+    )
+    retention_mode: Literal["anonymise", "delete"] = Field(
+        "anonymise",
+        description="anonymise: words, numbers and names go, the facts the KPIs read stay; "
+        "delete: the conversations go, and the KPIs of their days change",
+    )
 
     @property
     def rasa_url(self) -> str:

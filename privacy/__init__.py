@@ -1,0 +1,21 @@
+"""Customers' personal data: what is held about one (export), forgetting one (erasure), and
+forgetting everyone's old conversations (retention). What is personal here and where it lives:
+docs/privacy.md.
+
+Public surface: ``Privacy`` (built with ``Privacy.open``), who asks (``Actor``), its refusals,
+and the export's format version.
+"""
+
+from privacy.export import EXPORT_VERSION
+from privacy.service import SCHEDULE, ActiveConversations, Actor, Privacy, RetentionOff
+from privacy.trackers import BotTrackers
+
+__all__ = [
+    "EXPORT_VERSION",
+    "SCHEDULE",
+    "ActiveConversations",
+    "Actor",
+    "BotTrackers",
+    "Privacy",
+    "RetentionOff",
+]
