@@ -54,6 +54,13 @@ function duration(seconds) {
 
 const ofTotal = (rate) => t("kpi.ofTotal", { numerator: count(rate.numerator), denominator: count(rate.denominator) });
 
+/** "sms" as "SMS": a value in words; one with no words (a new channel) as it is. */
+function inWords(prefix, value) {
+  const key = `${prefix}.${value}`;
+  const words = t(key);
+  return words === key ? value : words;
+}
+
 /** A group's name: days and weeks as dates, channels and the like in words. */
 function groupName(report, group) {
   if (group.key === null) return t(report.by === "agent" ? "dashboard.unassigned" : "dashboard.unknown");
@@ -61,7 +68,7 @@ function groupName(report, group) {
     const day = new Date(`${group.key}T00:00:00Z`);
     return day.toLocaleDateString(I18n.language, { day: "numeric", month: "short", timeZone: "UTC" });
   }
-  if (report.by === "channel") return t(`channel.${group.key}`);
+  if (report.by === "channel") return inWords("channel", group.key);
   return group.label;
 }
 
@@ -322,7 +329,7 @@ function filterValueName(name, value) {
     if (!agent) return value;
     return agent.disabled ? t("filter.disabledAgent", { name: agent.display_name }) : agent.display_name;
   }
-  return t(`${name === "language" ? "lang" : name}.${value}`);
+  return inWords(name === "language" ? "lang" : name, value);
 }
 
 function renderCsvLink() {
