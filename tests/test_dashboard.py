@@ -410,7 +410,7 @@ def test_the_gaps_page_shows_groups_as_text_with_a_link_to_write_the_article(des
     expect(hostile.get_by_test_id("gap-examples")).to_have_text(HOSTILE)  # as text
     assert page.locator("#gap-list img, #gap-list script").count() == 0
     assert page.evaluate("window.__xss") is None
-    page.screenshot(path=str(SHOTS / "gaps.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "gaps.png"))
     assert errors == []
 
 

@@ -9,6 +9,7 @@ const FILTERS = ["channel", "language", "handled_by", "agent"];
 const FILTER_VALUES = { channel: ["web", "sms"], language: ["ru", "en"], handled_by: ["bot", "human"] };
 const WEEKLY_AFTER_DAYS = 62; // longer ranges are charted by week: single days get too thin
 const CSV_DEFAULT_BY = "day";
+const DURATION_STEPS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
 const COLORS = {
   blue: "#1d4ed8",
   green: "#15803d",
@@ -193,18 +194,25 @@ function drawChart(spec) {
   fillChartTable(spec, report, labels, series);
   charts.get(spec.id)?.destroy();
   if (typeof Chart === "undefined") return;
-  charts.set(spec.id, new Chart(canvas, { type: spec.type, data: { labels, datasets: series }, options: chartOptions(spec) }));
+  charts.set(spec.id, new Chart(canvas, { type: spec.type, data: { labels, datasets: series }, options: chartOptions(spec, series) }));
 }
 
-function chartOptions(spec) {
+/** A duration axis in whole minutes or hours rather than steps of "1 min, 40 sec". */
+function durationStep(series) {
+  const top = Math.max(0, ...series.flatMap((line) => line.data).filter((value) => value !== null));
+  return DURATION_STEPS.find((step) => top / step <= 8) ?? DURATION_STEPS.at(-1);
+}
+
+function chartOptions(spec, series) {
   const stacked = Boolean(spec.stacked);
+  const stepSize = spec.format === duration ? durationStep(series) : undefined;
   return {
     animation: false,
     maintainAspectRatio: false,
     interaction: { mode: "index", intersect: false },
     scales: {
       x: { stacked },
-      y: { stacked, beginAtZero: true, max: spec.max, ticks: { callback: (value) => spec.format(value) } },
+      y: { stacked, beginAtZero: true, max: spec.max, ticks: { stepSize, callback: (value) => spec.format(value) } },
     },
     plugins: {
       legend: { position: "bottom" },
