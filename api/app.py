@@ -19,8 +19,11 @@ from fastapi.responses import (
     Response,
 )
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import admin, agent, auth, chat, dashboard, kb, manager, sms, widget
+from api.headers import SecurityHeaders
+from api.rate_limits import RateLimited, RateLimits, answer_rate_limited
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
 from api.widget import WidgetCors
 from channels.phone_link import PhoneLinks
@@ -88,10 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(WidgetCors, origins=settings.widget_origins)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the widget's script, mostly
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(SecurityHeaders, secure=settings.cookie_secure, exempt=docs)
+    if settings.trusted_proxies:  # outermost: every part after it sees the client it names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     database = SqliteDatabase(settings.db)
     store = SqliteConversationStore(database)
     desk = Desk(store, SqliteAgents(database), SqliteCasework(database), LiveEvents(), settings)
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings)
     app.state.knowledge = KnowledgeBase.open(settings.db, settings)
     app.state.conversations = store
     app.state.agents = desk.agents
@@ -110,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for error, status in ERRORS.items():
         app.add_exception_handler(error, _answer_with(status))
+    app.add_exception_handler(RateLimited, answer_rate_limited)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _pages(app)
     # What start-up loaded (models, the knowledge base) lives as long as the process: keep it
@@ -238,7 +247,6 @@ def _article_page(article: dict) -> str:
         f'<!doctype html><html lang="{html.escape(article["lang"])}"><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(article['question'])}</title>"
-        '<body style="font: 17px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto;'
-        ' padding: 0 1rem; white-space: pre-line">'
-        f"<h1>{html.escape(article['question'])}</h1>{paragraphs}</body></html>"
+        '<link rel="stylesheet" href="/static/article.css">'  # no inline style: the CSP
+        f"<body><h1>{html.escape(article['question'])}</h1>{paragraphs}</body></html>"
     )

@@ -5,6 +5,7 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
+from api.rate_limits import per_client, rate_limits
 from api.security import SESSION_COOKIE, AnyAgent
 from escalation import Presence, SqliteAgents
 
@@ -24,12 +25,18 @@ def _lifetime(request: Request) -> timedelta:
     return timedelta(hours=request.app.state.settings.session_hours)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[per_client("login")])
 async def login(request: Request, response: Response, body: Credentials) -> dict:
+    """Wrong passwords are counted per username too (``rate_limit_login_failures``): guessing
+    one agent's password from many addresses is slowed down as well. Only failures count, so
+    the agent can still sign in while nobody is guessing."""
     agents = _agents(request)
+    username = body.username.casefold()
+    await rate_limits(request).check("login_failures", username)
     agent = agents.authenticate(body.username, body.password)
     if agent is None:
         agents.audit(None, "login_failed", body.username)
+        await rate_limits(request).hit("login_failures", username)
         raise HTTPException(401, "wrong username or password")
     token = agents.open_session(agent.id, "cookie", _lifetime(request))
     response.set_cookie(

@@ -18,6 +18,7 @@ from fastapi import (
 )
 from pydantic import BaseModel, Field
 
+from api.rate_limits import per_client, rate_limits
 from channels.sms_text import mask_phone
 from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
 from escalation.live import FellBehind, customer_topic
@@ -61,6 +62,13 @@ async def authorised(
 Authorised = Annotated[str, Depends(authorised)]
 
 
+async def within_message_budget(request: Request, conversation_id: Authorised) -> str:
+    """Counted per conversation only once its token is checked: a stranger cannot spend a
+    customer's budget."""
+    await rate_limits(request).hit("messages", conversation_id)
+    return conversation_id
+
+
 def _desk(request: Request) -> Desk:
     return request.app.state.desk
 
@@ -86,14 +94,18 @@ def conversation_json(desk: Desk, conversation: Conversation) -> dict:
     return result
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[per_client("conversations")])
 async def start(request: Request, body: NewConversation) -> dict:
     conversation, token = _store(request).create_conversation(body.channel, body.locale)
     return {"conversation_id": conversation.id, "customer_token": token}
 
 
-@router.post("/{conversation_id}/messages")
-async def send(request: Request, conversation_id: Authorised, body: CustomerMessage) -> dict:
+@router.post("/{conversation_id}/messages", dependencies=[per_client("messages_ip")])
+async def send(
+    request: Request,
+    conversation_id: Annotated[str, Depends(within_message_budget)],
+    body: CustomerMessage,
+) -> dict:
     if not body.text.strip():
         raise HTTPException(422, "the message is empty")
     try:
@@ -120,7 +132,7 @@ class Feedback(BaseModel):
     comment: str | None = Field(None, max_length=2000)
 
 
-@router.post("/{conversation_id}/feedback", status_code=201)
+@router.post("/{conversation_id}/feedback", status_code=201, dependencies=[per_client("feedback")])
 async def rate(request: Request, conversation_id: Authorised, body: Feedback) -> dict:
     """Once the conversation is resolved, once (409 before that, or a second time)."""
     comment = body.comment.strip() if body.comment and body.comment.strip() else None

@@ -5,9 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.rate_limits import per_client
 from knowledge import KnowledgeBase, QueryError
 
-router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
+# The widget searches as the customer types: one budget per address, generous (settings).
+router = APIRouter(prefix="/api/kb", tags=["knowledge base"], dependencies=[per_client("kb")])
 
 
 def _knowledge(request: Request) -> KnowledgeBase:

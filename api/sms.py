@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.chat import Authorised
+from api.rate_limits import per_client
 from channels.phone_link import LinkRefused, PhoneLinks, TooManyCodes
 from channels.sms import SmsChannel
 from channels.twilio import is_valid_signature
@@ -69,7 +70,7 @@ def _channel(request: Request) -> SmsChannel:
     return request.app.state.sms
 
 
-@router.post("/webhooks/twilio/sms", include_in_schema=False)
+@router.post("/webhooks/twilio/sms", include_in_schema=False, dependencies=[per_client("webhooks")])
 async def inbound(request: Request, form: SignedForm, background: BackgroundTasks) -> Response:
     """Stored before the 200; answered afterwards through the REST API (``<Response/>``)."""
     text = InboundText.model_validate(form)
@@ -80,7 +81,9 @@ async def inbound(request: Request, form: SignedForm, background: BackgroundTask
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
-@router.post("/webhooks/twilio/status", include_in_schema=False)
+@router.post(
+    "/webhooks/twilio/status", include_in_schema=False, dependencies=[per_client("webhooks")]
+)
 async def status(request: Request, form: SignedForm) -> Response:
     report = StatusReport.model_validate(form)
     _channel(request).status_reported(report.MessageSid, report.MessageStatus, report.ErrorCode)

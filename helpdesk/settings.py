@@ -8,8 +8,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+import limits
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What has a budget of its own: ``rate_limit_<kind>`` holds it (api/rate_limits.py).
+RATE_LIMITED = (
+    "conversations", "messages", "messages_ip", "kb", "feedback", "login", "login_failures",
+    "webhooks",
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -33,6 +40,19 @@ class Settings(BaseSettings):
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+
+    # Redis: live events between API workers, and the Rasa servers' shared conversations
+    redis_url: str = Field(
+        "",
+        pattern=r"^$|^rediss?://",
+        description="e.g. redis://127.0.0.1:6379/0; empty: one API process, events in memory",
+    )
+    redis_prefix: str = Field(
+        "helpdesk",
+        pattern=r"^[A-Za-z0-9]+$",
+        description="names this deployment's Redis channel and keys (Rasa allows only letters "
+        "and digits), so several deployments can share one Redis",
+    )
 
     # Rasa: its server and its action server run as separate processes (their own environment)
     rasa_host: str = "127.0.0.1"
@@ -145,6 +165,40 @@ class Settings(BaseSettings):
         description="anonymise: words, numbers and names go, the facts the KPIs read stay; "
         "delete: the conversations go, and the KPIs of their days change",
     )
+
+    # Rate limits on the public endpoints (docs/security.md), counted in this process or, with
+    # redis_url, in Redis: one budget for every API worker. A budget is written as the `limits`
+    # library reads it: "20/minute;200/hour" holds only while every part holds.
+    trusted_proxies: list[str] = Field(
+        [],
+        description="reverse proxies (addresses or networks) whose X-Forwarded-For names the "
+        "client; from anyone else the header is ignored",
+    )
+    rate_limit_conversations: str = Field(
+        "20/minute;200/hour", description="new chats per client address"
+    )
+    rate_limit_messages: str = Field("20/minute", description="customer messages per conversation")
+    rate_limit_messages_ip: str = Field("120/minute", description="customer messages per address")
+    rate_limit_kb: str = Field(
+        "300/minute",
+        description="knowledge-base searches and articles per address: the widget searches as "
+        "the customer types (a pause of 250 ms is enough), and an office shares one address",
+    )
+    rate_limit_feedback: str = Field("10/minute", description="ratings sent per address")
+    rate_limit_login: str = Field("30/minute", description="sign-in attempts per address")
+    rate_limit_login_failures: str = Field(
+        "5/minute;20/hour", description="wrong passwords per username, before it is refused"
+    )
+    rate_limit_webhooks: str = Field(
+        "600/minute", description="Twilio webhook calls per address (signed, so generous)"
+    )
+
+    @field_validator(*(f"rate_limit_{kind}" for kind in RATE_LIMITED))
+    @classmethod
+    def _readable_budget(cls, value: str) -> str:
+        """A budget the rate limiter cannot read is refused at start-up, not on first use."""
+        limits.parse_many(value)  # ValueError: "couldn't parse rate limit string ..."
+        return value
 
     @property
     def rasa_url(self) -> str:
