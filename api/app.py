@@ -21,7 +21,7 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import admin, agent, auth, chat, dashboard, kb, manager, sms, widget
+from api import admin, agent, articles, auth, chat, dashboard, kb, manager, sms, widget
 from api.headers import SecurityHeaders
 from api.rate_limits import RateLimited, RateLimits, answer_rate_limited
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.privacy = Privacy.open(database, settings)
     routers = (
         kb.router, chat.router, sms.router, widget.router, auth.router, agent.router,
-        manager.router, dashboard.router, admin.router,
+        manager.router, dashboard.router, articles.router, admin.router,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)

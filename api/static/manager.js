@@ -1,6 +1,6 @@
 // The manager page (/console/manager), coded against docs/agent-console.md: create, edit and delete
-// canned responses, and read the audit log. Text from the server only ever reaches the page as
-// text nodes (textContent), never as HTML.
+// canned responses, and read the audit log; the knowledge-base panel is articles.js. Text from the
+// server only ever reaches the page as text nodes (textContent), never as HTML.
 "use strict";
 
 const MANAGER_ROLES = ["manager", "admin"];
@@ -22,6 +22,7 @@ const state = {
 function showView(view) {
   $("signed-out").hidden = view !== "signed-out";
   $("forbidden").hidden = view !== "forbidden";
+  $("articles-panel").hidden = view !== "manager";
   $("canned-panel").hidden = view !== "manager";
   $("audit-panel").hidden = view !== "manager";
 }
@@ -195,10 +196,11 @@ async function start() {
     return;
   }
   showView("manager");
-  await refresh();
+  await Promise.all([refresh(), ArticlesPanel.start({ report, saved: loadAudit })]);
 }
 
 function rerenderForLanguage() {
+  ArticlesPanel.rerender();
   renderFormHeading();
   renderCanned();
   renderAudit();

@@ -28,10 +28,12 @@ function clearError() {
   document.getElementById("error").hidden = true;
 }
 
+/** `detail`: the server's own detail, for a form that shows each problem at its field. */
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, detail) {
     super(message);
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -72,7 +74,8 @@ async function api(path, { method = "GET", body } = {}) {
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, errorDetail(data) || I18n.t("error.status", { status: response.status }));
+    const message = errorDetail(data) || I18n.t("error.status", { status: response.status });
+    throw new ApiError(response.status, message, data && data.detail);
   }
   return data;
 }
