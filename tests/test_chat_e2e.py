@@ -1,13 +1,14 @@
 """The web chat end to end: a real Rasa server and action server, the API, the demo base."""
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from escalation import SqliteConversationStore, SqliteDatabase, State
+from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase, State
 from tests.clients import Customer
 from tests.servers import Service
 
@@ -193,3 +194,25 @@ def test_the_stream_carries_messages_typing_and_state_live(service):
     assert kinds[0] == "message" and events[0]["message"]["text"] == "I want a real person"
     assert "typing" in kinds
     assert events[-1]["conversation"]["state"] == "queued"
+
+
+def test_an_article_a_manager_just_saved_is_the_bots_next_answer(service):
+    """Last in this module: the article stays in the base."""
+    agents = SqliteAgents(SqliteDatabase(service.db))
+    mia = agents.add("mia", "manager-password", Role.MANAGER)
+    token = agents.open_session(mia.id, "token", timedelta(hours=1))  # a script's bearer token
+    article = {
+        "lang": "en",
+        "question": "Is there parking near your service centres?",
+        "answer": "Yes: every service centre has free parking for customers.",
+        "phrasings": ["where can I park my car", "free parking"],
+    }
+    created = httpx.post(
+        f"{service.url}/api/manager/articles",
+        json=article,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    reply = Customer(service.url, "ru").say("где можно припарковать машину рядом с вами?")
+    assert "free parking for customers" in texts(reply)
