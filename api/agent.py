@@ -303,8 +303,7 @@ async def _relay(
         if event["type"] != "queue_changed":
             await websocket.send_json(_complete(websocket, event))
             continue
-        while not listener.inbox.empty():  # coalesce a burst of changes into one snapshot
-            pending = listener.inbox.get_nowait()
+        while (pending := listener.next_nowait()) is not None:  # a burst: one snapshot
             if pending["type"] != "queue_changed":
                 await websocket.send_json(_complete(websocket, pending))
         await _send_queue(websocket, agent, listener, watching)

@@ -21,8 +21,9 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import admin, agent, articles, auth, chat, dashboard, kb, manager, sms, widget
+from api import admin, agent, articles, auth, chat, dashboard, health, kb, manager, sms, widget
 from api.headers import SecurityHeaders
+from api.problems import ERROR_RESPONSES
 from api.rate_limits import RateLimited, RateLimits, answer_rate_limited
 from api.security import RANK, SESSION_COOKIE, CsrfProtection, secret_key
 from api.widget import WidgetCors
@@ -38,6 +39,7 @@ from escalation import (
     LiveEvents,
     NotAllowed,
     NotFound,
+    RedisLiveEvents,
     Role,
     SqliteAgents,
     SqliteCasework,
@@ -71,11 +73,12 @@ ERRORS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    bot = RasaClient(settings.rasa_url, settings.rasa_timeout)
+    bot = RasaClient(settings.rasa_servers, settings.rasa_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with (
+            app.state.desk.live.running(),
             _sms_delivery(app.state.sms),
             _every(QUIET_SWEEP_S, app.state.desk.resolve_quiet),
             _retention(app.state.privacy, settings),
@@ -97,7 +100,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     database = SqliteDatabase(settings.db)
     store = SqliteConversationStore(database)
-    desk = Desk(store, SqliteAgents(database), SqliteCasework(database), LiveEvents(), settings)
+    live = (
+        RedisLiveEvents(settings.redis_url, settings.redis_prefix)
+        if settings.redis_url
+        else LiveEvents()
+    )
+    desk = Desk(store, SqliteAgents(database), SqliteCasework(database), live, settings)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)
     app.state.knowledge = KnowledgeBase.open(settings.db, settings)
@@ -112,10 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.privacy = Privacy.open(database, settings)
     routers = (
         kb.router, chat.router, sms.router, widget.router, auth.router, agent.router,
-        manager.router, dashboard.router, articles.router, admin.router,
+        manager.router, dashboard.router, articles.router, health.router, admin.router,
     )  # fmt: skip
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     for error, status in ERRORS.items():
         app.add_exception_handler(error, _answer_with(status))
     app.add_exception_handler(RateLimited, answer_rate_limited)

@@ -3,6 +3,8 @@
 Roles are checked here, on the server, for every route and page that needs one.
 """
 
+import contextlib
+import os
 import re
 import secrets
 from pathlib import Path
@@ -25,14 +27,19 @@ RANK = {Role.AGENT: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 def secret_key(configured: str | None, db: Path) -> str:
     """The configured key, or one made on first start and kept beside the database, so that
-    CSRF tokens stay valid across restarts."""
+    CSRF tokens stay valid across restarts. API workers starting at once agree on one key: it
+    is written aside and linked into place, which only the first of them manages."""
     if configured:
         return configured
     path = db.parent / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
+        draft = path.with_name(f"secret.key.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
     return path.read_text().strip()
 
 

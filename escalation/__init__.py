@@ -9,6 +9,7 @@ from escalation.agents import SqliteAgents, UsernameTaken
 from escalation.casework import SqliteCasework
 from escalation.desk import RESOLUTION_CODES, Desk
 from escalation.live import LiveEvents
+from escalation.live_redis import RedisLiveEvents
 from escalation.models import (
     Agent,
     ClaimRefused,
@@ -42,6 +43,7 @@ __all__ = [
     "NotFound",
     "Presence",
     "Priority",
+    "RedisLiveEvents",
     "Role",
     "Sender",
     "SqliteAgents",

@@ -145,13 +145,21 @@ def kb_eval(
 def serve(
     host: Annotated[str | None, typer.Option(help="[env HELPDESK_API_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env HELPDESK_API_PORT]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="API processes on the port [env HELPDESK_API_WORKERS]"),
+    ] = None,
 ) -> None:
     """Run the API, the Rasa server and the action server; an empty database gets the demo base."""
+    chosen = {"api_host": host, "api_port": port, "api_workers": workers}
+    settings = get_settings().model_copy(update={k: v for k, v in chosen.items() if v is not None})
+    if settings.api_workers > 1 and not settings.redis_url:
+        _fail(
+            f"{settings.api_workers} API workers need Redis to pass live events between them: "
+            "set HELPDESK_REDIS_URL (e.g. redis://127.0.0.1:6379/0; docs/deploy.md)"
+        )
     from helpdesk.supervisor import serve as supervise
 
-    settings = get_settings().model_copy(
-        update={k: v for k, v in {"api_host": host, "api_port": port}.items() if v is not None}
-    )
     if _knowledge_base(None).import_demo_if_empty():
         typer.echo(f"Imported the demo knowledge base into {settings.db}")
     from helpdesk.demo import create_demo_accounts
@@ -159,6 +167,20 @@ def serve(
     for username, role, password in create_demo_accounts(_agents(None), settings):
         typer.echo(f"Created the demo {role} account: {username} / {password} (shown only once)")
     supervise(settings)
+
+
+@app.command("rasa-endpoints")
+def rasa_endpoints(
+    path: Annotated[
+        Path, typer.Argument(help="where to write it, e.g. /etc/helpdesk/endpoints.yml")
+    ],
+) -> None:
+    """Write the Rasa server's endpoints file for these settings: with HELPDESK_REDIS_URL, its
+    tracker and lock stores are in Redis, so several `rasa run` servers share conversations
+    (docs/deploy.md). `helpdesk serve` writes its own beside the database."""
+    from helpdesk.rasa_endpoints import write_endpoints
+
+    typer.echo(f"Wrote {write_endpoints(get_settings(), path)}")
 
 
 def _agents(db: Path | None):

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(
+        1, ge=1, le=64, description="API worker processes on one port (more than one: redis_url)"
+    )
 
     # Redis: live events between API workers, and the Rasa servers' shared conversations
     redis_url: str = Field(
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
     rasa_port: int = Field(5005, ge=1, le=65535)
     actions_port: int = Field(5055, ge=1, le=65535)
     rasa_timeout: float = Field(10.0, gt=0, description="seconds to wait for the bot's reply")
+    rasa_urls: list[str] = Field(
+        [],
+        description="Rasa servers sharing one Redis, each message to the next in turn "
+        "(docs/deploy.md); empty: the one at rasa_host:rasa_port",
+    )
 
     # Agents: sign-in
     secret_key: str | None = Field(
@@ -203,6 +211,11 @@ class Settings(BaseSettings):
     @property
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        """Where the API sends customers' messages to the bot."""
+        return self.rasa_urls or [self.rasa_url]
 
     @property
     def public_base(self) -> str:

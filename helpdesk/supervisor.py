@@ -1,11 +1,14 @@
 """``helpdesk serve``: the API, the Rasa server and the action server under one supervisor.
 
 Rasa runs in its own environment (``.venv-rasa``), so it is started as child processes; the API
-runs in this process. Without a Twilio account, the local Twilio stand-in runs too (demo mode).
+runs in this process, or as ``api_workers`` worker processes on one port (with Redis carrying
+live events between them). Without a Twilio account, the local Twilio stand-in runs too (demo
+mode).
 All must answer before the service is announced as ready; stopping the supervisor (Ctrl-C,
 SIGTERM) stops the children.
 """
 
+import json
 import os
 import secrets
 import signal
@@ -13,12 +16,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from api.app import create_app
+from helpdesk.rasa_endpoints import write_endpoints
 from helpdesk.settings import Settings
 
 ROOT = Path(__file__).parents[1]
@@ -51,7 +57,8 @@ def rasa_processes(settings: Settings) -> list[subprocess.Popen]:
     server = [
         str(RASA), "run", "--enable-api", "--model", str(MODEL),
         "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
-        "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+        "--endpoints", str(write_endpoints(settings, settings.db.parent / "rasa-endpoints.yml")),
+        "--credentials", "credentials.yml",
     ]  # fmt: skip
     return [subprocess.Popen(actions, **common), subprocess.Popen(server, **common)]
 
@@ -103,18 +110,44 @@ def wait_until_ready(settings: Settings, children: list[subprocess.Popen]) -> bo
     return not pending
 
 
+def api_server(settings: Settings) -> tuple[Callable[[], None], Callable[[], None]]:
+    """How to run the API, and how to stop it. Several workers share one socket; each builds
+    its own app from the environment, so this run's settings are put there first."""
+    # No access log: chat stream URLs carry the customer's token (a WebSocket cannot send a
+    # header from the browser), and a log line per message costs the agent path 2-3 % of CPU.
+    # No proxy headers from uvicorn (it believes any from 127.0.0.1): the app believes those of
+    # `trusted_proxies` alone.
+    options = {"host": settings.api_host, "port": settings.api_port, "access_log": False,
+               "proxy_headers": False}  # fmt: skip
+    if settings.api_workers == 1:
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+        signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+        return server.run, lambda: setattr(server, "should_exit", True)
+    os.environ.update(environment(settings))
+    config = uvicorn.Config(
+        "api.app:create_app", factory=True, workers=settings.api_workers, **options
+    )
+    workers = Multiprocess(config, sockets=[config.bind_socket()])  # it handles SIGTERM
+    return workers.run, workers.should_exit.set
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """This run's settings (from the environment, ``.env`` or changed here, such as the demo
+    SMS account) as ``HELPDESK_*`` variables: the defaults need not be given."""
+    values = settings.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    return {
+        f"HELPDESK_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in values.items()
+    }
+
+
 def serve(settings: Settings) -> None:
     children = rasa_processes(settings)
     demo_sms = not settings.sms_enabled and settings.sms_demo
     if demo_sms:
         settings, standin = sms_standin(settings)
         children.append(standin)
-    # No access log: chat stream URLs carry the customer's token (a WebSocket cannot send a
-    # header from the browser), and a log line per message costs the agent path 2-3 % of CPU.
-    config = uvicorn.Config(
-        create_app(settings), host=settings.api_host, port=settings.api_port, access_log=False
-    )
-    server = uvicorn.Server(config)
+    run, stop = api_server(settings)
 
     def announce() -> None:
         if wait_until_ready(settings, children):
@@ -128,12 +161,11 @@ def serve(settings: Settings) -> None:
                 )
         else:
             print("Helpdesk did not become ready: a Rasa process failed or timed out", flush=True)
-            server.should_exit = True
+            stop()
 
     threading.Thread(target=announce, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     try:
-        server.run()
+        run()
     finally:
         for child in children:
             if child.poll() is None:

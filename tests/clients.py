@@ -1,8 +1,11 @@
-"""A customer as the chat widget is one: talks to the real chat API over HTTP."""
+"""A customer as the chat widget is one, and an agent as the console is one: each talks to the
+real API over HTTP."""
 
 import uuid
 
 import httpx
+
+PASSWORD = "correct horse battery"  # for the agents that tests add
 
 
 class Customer:
@@ -32,3 +35,19 @@ class Customer:
         response = self.http.get(f"/api/conversations/{self.id}/messages", headers=self.headers)
         assert response.status_code == 200, response.text
         return response.json()["messages"]
+
+
+class Console:
+    """An agent's browser session: cookie, CSRF header on every change."""
+
+    def __init__(self, url: str, username: str):
+        self.http = httpx.Client(base_url=url, timeout=10)
+        response = self.http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        self.agent = response.json()["agent"]
+
+    def post(self, path: str, body: dict | None = None) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.http.cookies["helpdesk_csrf"]}
+        return self.http.post(path, json=body or {}, headers=headers)

@@ -11,10 +11,8 @@ import pytest
 from websockets.sync.client import connect
 
 from escalation import Role, SqliteAgents, SqliteDatabase
-from tests.clients import Customer
+from tests.clients import PASSWORD, Console, Customer
 from tests.servers import free_port, start_api, stop
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +33,6 @@ def server(tmp_path_factory):
     process = start_api(port, env, folder / "api.log")
     yield {"url": f"http://127.0.0.1:{port}", "db": db}
     stop(process)
-
-
-class Console:
-    """An agent's browser session: cookie, CSRF header on every change."""
-
-    def __init__(self, url: str, username: str):
-        self.http = httpx.Client(base_url=url, timeout=10)
-        response = self.http.post(
-            "/api/auth/login", json={"username": username, "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        self.agent = response.json()["agent"]
-
-    def post(self, path: str, body: dict | None = None) -> httpx.Response:
-        headers = {"X-CSRF-Token": self.http.cookies["helpdesk_csrf"]}
-        return self.http.post(path, json=body or {}, headers=headers)
 
 
 def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(server):
