@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.problems import SQLITE_INTEGER_MAX
 from api.security import Manager
 from escalation import Desk
 from knowledge import ArticleExists, ArticleNotFound, InvalidArticle, KnowledgeBase
@@ -46,7 +47,7 @@ async def list_articles(
     request: Request,
     manager: Manager,
     q: Annotated[str, Query(max_length=200, description="text in any field")] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQLITE_INTEGER_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict:
     """Articles containing ``q`` (any case), the latest changed first, and how many match."""

@@ -12,12 +12,14 @@ from fastapi import (
     Depends,
     Header,
     HTTPException,
+    Query,
     Request,
     WebSocket,
     WebSocketDisconnect,
 )
 from pydantic import BaseModel, Field
 
+from api.problems import SQLITE_INTEGER_MAX
 from api.rate_limits import per_client, rate_limits
 from channels.sms_text import mask_phone
 from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
@@ -153,7 +155,13 @@ async def read(request: Request, conversation_id: Authorised) -> dict:
 
 
 @router.get("/{conversation_id}/messages")
-async def history(request: Request, conversation_id: Authorised, after: int = 0) -> dict:
+async def history(
+    request: Request,
+    conversation_id: Authorised,
+    after: Annotated[
+        int, Query(ge=0, le=SQLITE_INTEGER_MAX, description="the last message seq already seen")
+    ] = 0,
+) -> dict:
     return {"messages": [m.to_json() for m in _store(request).messages(conversation_id, after)]}
 
 

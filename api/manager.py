@@ -5,13 +5,15 @@ Every route here needs the manager role (or admin), checked on the server.
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from api.problems import SQLITE_INTEGER_MAX
 from api.security import Manager
 from escalation import Desk
 
 router = APIRouter(prefix="/api/manager", tags=["managers"])
+CannedId = Annotated[int, Path(ge=1, le=SQLITE_INTEGER_MAX)]
 
 
 class CannedResponse(BaseModel):
@@ -42,7 +44,7 @@ async def add_canned(request: Request, manager: Manager, body: CannedResponse) -
 
 @router.put("/canned/{canned_id}")
 async def edit_canned(
-    request: Request, manager: Manager, canned_id: int, body: CannedResponse
+    request: Request, manager: Manager, canned_id: CannedId, body: CannedResponse
 ) -> dict:
     casework = _desk(request).casework
     saved = casework.save_canned(manager.id, body.title, body.language, body.text, canned_id)
@@ -51,7 +53,7 @@ async def edit_canned(
 
 
 @router.delete("/canned/{canned_id}", status_code=204)
-async def delete_canned(request: Request, manager: Manager, canned_id: int) -> None:
+async def delete_canned(request: Request, manager: Manager, canned_id: CannedId) -> None:
     _desk(request).casework.delete_canned(canned_id)
     _desk(request).agents.audit(manager.id, "canned_deleted", str(canned_id))
 

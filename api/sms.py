@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.chat import Authorised
+from api.problems import SQLITE_INTEGER_MAX
 from api.rate_limits import per_client
 from channels.phone_link import LinkRefused, PhoneLinks, TooManyCodes
 from channels.sms import SmsChannel
@@ -37,7 +38,7 @@ class InboundText(BaseModel):
 class StatusReport(BaseModel):
     MessageSid: str = Field(pattern=SID)
     MessageStatus: str = Field(min_length=1, max_length=40)
-    ErrorCode: int | None = None
+    ErrorCode: int | None = Field(None, ge=0, le=SQLITE_INTEGER_MAX)
 
 
 async def signed_form(request: Request) -> dict[str, str]:

@@ -32,7 +32,9 @@ class LinkRefused(Exception):
 
 
 class Unavailable(LinkRefused):
-    status = 503
+    """SMS is not configured here: nothing the customer can wait for (as the webhooks, 404)."""
+
+    status = 404
 
 
 class TooManyCodes(LinkRefused):

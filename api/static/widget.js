@@ -1224,13 +1224,13 @@ svg { display: block; fill: none; stroke: currentColor; stroke-width: 2; stroke-
     return seconds < 60 ? fill("seconds", { n: seconds }) : fill("minutes", { n: Math.ceil(seconds / 60) });
   }
 
-  // The server's words for a failed SMS request (422, 429, 410, 503), with what the customer can do next.
+  // The server's words for a failed SMS request (422, 429, 410, 404), with what the customer can do next.
   function smsFailure(error) {
     const body = error.body || {};
     const parts = [typeof body.detail === "string" && body.detail ? body.detail : labels.smsFailed];
     if (typeof body.attempts_left === "number") parts.push(fill("smsAttemptsLeft", { n: body.attempts_left }));
     if (error.status === 429 && error.retryAfter) parts.push(fill("smsRetryIn", { time: smsWait(error.retryAfter) }));
-    if (error.status === 503) conversation.sms = { ...conversation.sms, available: false };
+    if (error.status === 404) conversation.sms = { ...conversation.sms, available: false };
     ui.smsResend.hidden = error.status !== 410 || !smsPhone;
     showSmsError(parts.join(" "));
   }
