@@ -52,7 +52,9 @@ class RateLimits:
 
     async def hit(self, kind: str, key: str) -> None:
         """Count one request against ``kind``'s budget for ``key``; RateLimited if it is
-        spent (and then nothing is counted)."""
+        spent (and then nothing is counted: a budget of several parts is checked first)."""
+        if len(self.budgets[kind]) > 1:
+            await self.check(kind, key)
         for budget in self.budgets[kind]:
             if not await self._storage_says(self.limiter.hit, budget, kind, key):
                 raise RateLimited(budget, await self._retry_after(budget, kind, key))
@@ -71,7 +73,10 @@ class RateLimits:
             return True
 
     async def _retry_after(self, budget: limits.RateLimitItem, kind: str, key: str) -> int:
-        stats = await self.limiter.get_window_stats(budget, self.prefix, kind, key)
+        try:
+            stats = await self.limiter.get_window_stats(budget, self.prefix, kind, key)
+        except StorageError:  # gone since it refused: a whole window is a safe wait
+            return budget.get_expiry()
         return max(1, math.ceil(stats.reset_time - time.time()))
 
 

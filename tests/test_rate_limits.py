@@ -8,6 +8,7 @@ is off, as under ``helpdesk serve``. Two more processes, sharing Redis, show tha
 spend one budget and that an untrusted peer's X-Forwarded-For is ignored."""
 
 import os
+import re
 import time
 import uuid
 
@@ -15,13 +16,17 @@ import httpx
 import limits
 import pytest
 import redis
+from playwright.sync_api import expect, sync_playwright
 
 from escalation import SqliteAgents, SqliteDatabase
 from tests.servers import free_port, start_api, stop
 
 PASSWORD = "rate-limit-password"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]  # fmt: skip
 BUDGETS = {
-    "HELPDESK_RATE_LIMIT_CONVERSATIONS": "3/2seconds",
+    "HELPDESK_RATE_LIMIT_CONVERSATIONS": "3/2seconds;5/minute",
     "HELPDESK_RATE_LIMIT_MESSAGES": "2/2seconds",
     "HELPDESK_RATE_LIMIT_MESSAGES_IP": "4/2seconds",
     "HELPDESK_RATE_LIMIT_KB": "3/2seconds",
@@ -111,6 +116,8 @@ def test_new_conversations_per_address(url):
     conversation(second)  # another address has a budget of its own
     after(retry_after)
     conversation(first)
+    conversation(first)  # the fifth: the refused request was not counted
+    refused(first.post("/api/conversations", json={}), "5 per 1 minute")
 
 
 def test_customer_messages_per_conversation_counted_only_with_its_token(url):
@@ -253,3 +260,21 @@ def test_an_untrusted_peer_cannot_name_itself_another_client(workers):
         search(workers["urls"][0], **{"X-Forwarded-For": f"198.51.100.{i}"}) for i in range(5)
     ]
     assert 429 in forged
+
+
+def test_the_console_says_in_its_language_when_to_try_signing_in_again(url):
+    """Wrong passwords for one username, in the console: the third try is refused and the
+    agent is told how long to wait, in Russian here."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_context(locale="ru-RU").new_page()
+        page.goto(f"{url}/console")
+        page.get_by_test_id("login-username").fill("anna")
+        for attempt, said in enumerate(("Неверное", "Неверное", "Слишком много попыток")):
+            page.get_by_test_id("login-password").fill(f"guess-{attempt}")
+            page.get_by_test_id("login-submit").click()
+            expect(page.get_by_test_id("login-error")).to_contain_text(said)
+        expect(page.get_by_test_id("login-error")).to_have_text(
+            re.compile(r"Повторите через [1-6] с\.")
+        )
+        browser.close()

@@ -177,11 +177,18 @@ async function submitLogin(event) {
     $("login-password").value = "";
     startConsole(agent);
   } catch (failure) {
-    error.textContent = failure.status === 401 ? t("login.wrong") : failure.message;
+    error.textContent = loginFailure(failure);
     error.hidden = false;
   } finally {
     $("login-submit").disabled = false;
   }
+}
+
+/** Why signing in failed, in the console's language where the reason is known. */
+function loginFailure(failure) {
+  if (failure.status === 401) return t("login.wrong");
+  if (failure.status === 429) return t("login.tooMany", { seconds: failure.retryAfter });
+  return failure.message;
 }
 
 async function logout() {

@@ -24,6 +24,7 @@ const I18n = (() => {
       "login.password": "Password",
       "login.submit": "Sign in",
       "login.wrong": "Wrong username or password.",
+      "login.tooMany": "Too many attempts. Try again in {seconds} s.",
 
       "header.presence": "Status",
       "header.logout": "Sign out",
@@ -388,6 +389,7 @@ const I18n = (() => {
       "login.password": "Пароль",
       "login.submit": "Войти",
       "login.wrong": "Неверное имя пользователя или пароль.",
+      "login.tooMany": "Слишком много попыток. Повторите через {seconds} с.",
 
       "header.presence": "Статус",
       "header.logout": "Выйти",

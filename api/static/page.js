@@ -30,10 +30,12 @@ function clearError() {
 
 /** `detail`: the server's own detail, for a form that shows each problem at its field. */
 class ApiError extends Error {
-  constructor(status, message, detail) {
+  /** `retryAfter`: seconds to wait, when the server refused for too many requests (429). */
+  constructor(status, message, detail, retryAfter = 0) {
     super(message);
     this.status = status;
     this.detail = detail;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -75,7 +77,8 @@ async function api(path, { method = "GET", body } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = errorDetail(data) || I18n.t("error.status", { status: response.status });
-    throw new ApiError(response.status, message, data && data.detail);
+    const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+    throw new ApiError(response.status, message, data && data.detail, retryAfter);
   }
   return data;
 }
