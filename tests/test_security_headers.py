@@ -21,6 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update"]  # fmt: skip
 PASSWORD = "headers-password"
+PAGES = ["/", "/console", "/console/manager", "/console/dashboard", "/console/gaps",
+         "/help/no-such-article"]  # fmt: skip
 NOTHING = "default-src 'none'; frame-ancestors 'none'"
 EVERYWHERE = {
     "x-content-type-options": "nosniff",
@@ -65,9 +67,7 @@ def assert_everywhere(response: httpx.Response) -> None:
         assert response.headers[name] == value, name
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/console", "/console/manager", "/help/no-such-article", "/static/manager.html"]
-)
+@pytest.mark.parametrize("path", [*PAGES, "/static/manager.html"])
 def test_pages_allow_only_their_own_origin_and_no_framing(url, path):
     page = signed_in(url, "mia").get(path)
     assert page.headers["content-type"].startswith("text/html")
@@ -82,7 +82,7 @@ def test_pages_allow_only_their_own_origin_and_no_framing(url, path):
 def test_pages_carry_no_inline_script_or_style(url):
     """What the CSP would block is not there to block: no <style>, no style= and no on...=."""
     mia = signed_in(url, "mia")
-    for path in ("/", "/console", "/console/manager", "/help/no-such-article"):
+    for path in PAGES:
         markup = mia.get(path).text
         assert not re.search(r"<style|\sstyle=|\son[a-z]+=", markup), path
         assert not re.search(r"<script(?![^>]*\ssrc=)", markup), path
@@ -169,7 +169,9 @@ def test_the_demo_site_and_its_widget_work_under_the_policy(url, browser):
     assert problems == []
 
 
-def test_the_console_and_manager_page_work_under_the_policy(url, browser):
+def test_the_console_and_manager_pages_work_under_the_policy(url, browser):
+    """The manager pages too: the dashboard draws its charts with Chart.js from /static/vendor
+    (installed by `make test`), the gaps page clusters with the base's own model."""
     page, problems = watched(browser)
     page.goto(f"{url}/console")
     page.get_by_test_id("login-username").fill("mia")
@@ -179,4 +181,10 @@ def test_the_console_and_manager_page_work_under_the_policy(url, browser):
     expect(page.get_by_test_id("queue-waiting")).to_be_visible()  # the live stream is open
     page.goto(f"{url}/console/manager")
     expect(page.get_by_test_id("agent-name")).to_have_text("Mia")  # its data came
+    page.goto(f"{url}/console/dashboard")
+    expect(page.get_by_test_id("chart-contacts")).to_be_visible()
+    expect(page.get_by_test_id("charts-missing")).to_be_hidden()
+    page.wait_for_function("Chart.getChart(document.getElementById('chart-contacts'))")  # drawn
+    page.goto(f"{url}/console/gaps")
+    expect(page.get_by_test_id("gaps-status")).not_to_be_empty()
     assert problems == []
