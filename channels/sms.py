@@ -60,6 +60,27 @@ TEXTS = {
 }
 
 
+def render_sms(
+    message: Message, language: str, knowledge: KnowledgeBase, settings: Settings
+) -> list[str]:
+    """What a message says as SMS: an article's own SMS answer (or the answer shortened,
+    with a link to the whole article), quick replies as numbered options, and a long
+    message as several texts. A function of its own: a generated history records what its
+    texts said (``devtools.history``)."""
+    article_id = message.metadata.get("article_id")
+    if article_id:
+        article = knowledge.article(article_id) or {}
+        budget = settings.sms_answer_segments
+        if article.get("sms_answer"):
+            return [shorten(plain(article["sms_answer"]), None, budget, language)]
+        link = f"{settings.public_base}/help/{article_id}"
+        return [shorten(plain(message.text), link, budget, language)]
+    text = plain(message.text)
+    if message.quick_replies:
+        text = with_options(text, [plain(r["title"]) for r in message.quick_replies], language)
+    return split(text)
+
+
 def sms_text(key: str, language: str | None, **values: object) -> str:
     variants = TEXTS[key]
     return variants.get(language or "en", variants["en"]).format(**values)
@@ -152,24 +173,7 @@ class SmsChannel:
 
     # -- texts out ---------------------------------------------------------------------------
     def render(self, message: Message, language: str) -> list[str]:
-        """What a message says as SMS: an article's own SMS answer (or the answer shortened,
-        with a link to the whole article), quick replies as numbered options, and a long
-        message as several texts."""
-        article_id = message.metadata.get("article_id")
-        if article_id:
-            return [self._answer(article_id, message.text, language)]
-        text = plain(message.text)
-        if message.quick_replies:
-            text = with_options(text, [plain(r["title"]) for r in message.quick_replies], language)
-        return split(text)
-
-    def _answer(self, article_id: str, text: str, language: str) -> str:
-        article = self.knowledge.article(article_id) or {}
-        budget = self.settings.sms_answer_segments
-        if article.get("sms_answer"):
-            return shorten(plain(article["sms_answer"]), None, budget, language)
-        link = f"{self.settings.public_base}/help/{article_id}"
-        return shorten(plain(text), link, budget, language)
+        return render_sms(message, language, self.knowledge, self.settings)
 
     def text_code(self, phone: str, code: str, language: str, ttl_s: float) -> None:
         body = sms_text("code", language, company=self.settings.company_name, code=code,

@@ -25,6 +25,8 @@ privacy_app = typer.Typer(
 )
 app.add_typer(privacy_app, name="privacy")
 
+# How much demo history a first start seeds (devtools.history; `helpdesk dev history`).
+DAYS, CONVERSATIONS = 56, 1000
 DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="database file [env HELPDESK_DB, default data/helpdesk.db]"),
@@ -160,13 +162,42 @@ def serve(
         )
     from helpdesk.supervisor import serve as supervise
 
-    if _knowledge_base(None).import_demo_if_empty():
-        typer.echo(f"Imported the demo knowledge base into {settings.db}")
+    knowledge = _demo_knowledge_base(None)
+    agents = _agents(None)
+    if _demo_accounts(agents) and settings.demo_history:  # a first start on an empty database
+        _seed_history(knowledge, agents, DAYS, CONVERSATIONS, seed=None)
+        typer.echo("(HELPDESK_DEMO_HISTORY=false starts without it)")
+    supervise(settings)
+
+
+def _demo_knowledge_base(db: Path | None):
+    """The knowledge base, with the demo one imported if it is empty."""
+    knowledge = _knowledge_base(db)
+    if knowledge.import_demo_if_empty():
+        typer.echo(f"Imported the demo knowledge base into {knowledge.path}")
+    return knowledge
+
+
+def _demo_accounts(agents) -> bool:
+    """The demo accounts, made (and their passwords shown) if there are no accounts yet."""
     from helpdesk.demo import create_demo_accounts
 
-    for username, role, password in create_demo_accounts(_agents(None), settings):
+    created = create_demo_accounts(agents, get_settings())
+    for username, role, password in created:
         typer.echo(f"Created the demo {role} account: {username} / {password} (shown only once)")
-    supervise(settings)
+    return bool(created)
+
+
+def _seed_history(knowledge, agents, days: float, conversations: int, seed: int | None) -> None:
+    from devtools.history import seed_history
+
+    seeded = seed_history(agents.database, knowledge, get_settings(), days, conversations, seed)
+    replaced = f", in place of {seeded.replaced:,} earlier" if seeded.replaced else ""
+    typer.echo(
+        f"Seeded a demo history: {seeded.conversations:,} conversations{replaced} of "
+        f"{seeded.customers:,} customers, {seeded.messages:,} messages, from "
+        f"{seeded.start:%Y-%m-%d} to now (seed {seeded.seed})"
+    )
 
 
 @app.command("rasa-endpoints")
@@ -291,6 +322,23 @@ def dev_sms(
         time.sleep(0.3)
     if quiet_since is None:
         typer.echo("(no reply yet: an agent may answer later; run again to text more)")
+
+
+@dev_app.command("history")
+def dev_history(
+    days: Annotated[float, typer.Option(min=1, max=3650, help="how far back it goes")] = DAYS,
+    conversations: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="about how many")
+    ] = CONVERSATIONS,
+    seed: Annotated[int | None, typer.Option(help="the same seed, the same history")] = None,
+    db: DbOption = None,
+) -> None:
+    """Made-up conversations up to now for the manager dashboard, in place of the earlier
+    ones (conversations that really happened stay); a first `helpdesk serve` seeds them."""
+    knowledge = _demo_knowledge_base(db)
+    agents = _agents(db)
+    _demo_accounts(agents)
+    _seed_history(knowledge, agents, days, conversations, seed)
 
 
 @app.command()

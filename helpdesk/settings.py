@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore")
 
     db: Path = Field(Path("data/helpdesk.db"), description="SQLite database file")
+    demo_history: bool = Field(
+        True,
+        description="the first start on an empty database also seeds 8 weeks of made-up "
+        "conversations, so the manager dashboard has something to show; false for real use",
+    )
 
     # Knowledge base search
     embedding_model: str = Field(

@@ -83,6 +83,8 @@ class Service:
                 "HELPDESK_RASA_PORT": str(self.ports["rasa"]),
                 "HELPDESK_ACTIONS_PORT": str(self.ports["actions"]),
                 "HELPDESK_SMS_STANDIN_PORT": str(self.ports["sms"]),  # demo mode: no Twilio account
+                # no made-up history: tests see only the conversations they make
+                "HELPDESK_DEMO_HISTORY": "false",
                 **settings,
             }
         )
