@@ -12,9 +12,10 @@ has every message before its event is published):
 - when the subscription is lost, every listener falls behind, and so does every listener
   that started while it was down, once it is back (it may have read the history meanwhile);
 - each worker numbers what it publishes; a gap in a worker's numbers (a publish that failed
-  or was dropped while Redis was unreachable) makes every listener that missed it fall behind.
+  or was dropped while Redis was unreachable) makes the other workers' listeners fall behind.
 
-Publishing never waits for Redis: events go to an outbox that one task sends, in order.
+Publishing never waits for Redis: events go to this worker's listeners at once, and to an
+outbox that one task sends to the others, in order.
 """
 
 import asyncio
@@ -55,6 +56,7 @@ class RedisLiveEvents(LiveEvents):
         self._where = urlsplit(url).netloc.rpartition("@")[2]  # for logs: no password
         self.channel = f"{prefix}:live"
         self._origin = uuid.uuid4().hex  # this worker, in the numbering of its events
+        self._echo = f'["{self._origin}"'.encode()  # how its own events begin, coming back
         self._published = 0
         self._dropped = 0
         self._seen: dict[str, int] = {}  # each worker's last event number received
@@ -88,6 +90,9 @@ class RedisLiveEvents(LiveEvents):
         return self._up.is_set()
 
     def publish(self, topic: str, event: dict[str, Any]) -> None:
+        """To this worker's listeners at once (as in one process: no round trip through Redis
+        on the way to a client of the worker that made the change), and to the others'."""
+        self._deliver(topic, event)
         self._published += 1
         try:
             self._outbox.put_nowait((self._published, topic, event))
@@ -164,6 +169,8 @@ class RedisLiveEvents(LiveEvents):
         log.info("live events: subscribed to %s at %s", self.channel, self._where)
 
     def _received(self, data: bytes) -> None:
+        if data.startswith(self._echo):
+            return  # delivered here when published: not even decoded
         try:
             origin, number, topic, event = json.loads(data)
         except ValueError:
