@@ -67,7 +67,7 @@ class Privacy:
 
     @classmethod
     def open(cls, database: SqliteDatabase, settings: Settings) -> "Privacy":
-        return cls(database, settings, BotTrackers([settings.rasa_url]))
+        return cls(database, settings, BotTrackers(settings.rasa_servers))
 
     # -- one customer ------------------------------------------------------------------------
     def find(self, text: str, actor: Actor) -> dict[str, Any]:
