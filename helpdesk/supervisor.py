@@ -78,8 +78,9 @@ def sms_standin(settings: Settings) -> tuple[Settings, subprocess.Popen]:
     command = [
         sys.executable, "-m", "devtools.twilio_standin",
         "--port", str(settings.sms_standin_port),
-        "--account-sid", settings.twilio_account_sid,
-        "--auth-token", settings.twilio_auth_token,
+        # value=... form: a random token may begin with "-", which argparse would take for an option
+        f"--account-sid={settings.twilio_account_sid}",
+        f"--auth-token={settings.twilio_auth_token}",
         "--phone-number", DEMO_NUMBER,
         "--webhook-url", f"{settings.public_base}/webhooks/twilio/sms",
         "--status-url", f"{settings.public_base}/webhooks/twilio/status",

@@ -85,7 +85,7 @@ def test_a_hostile_draft_prefills_the_editor_as_text_and_saves_into_the_list(ser
 
     page.get_by_test_id("article-answer").fill("Yes: every service centre has free parking.")
     page.get_by_test_id("article-save").click()
-    expect(form).to_be_hidden()
+    expect(form).to_be_hidden(timeout=30_000)  # a save retrains the search model: seconds
     first = page.get_by_test_id("article-list").locator("li").first
     expect(first.locator(".article-question")).to_have_text(HOSTILE)
     assert page.locator("img").count() == 0
@@ -115,5 +115,5 @@ def test_a_manager_finds_and_edits_an_article_in_russian(server, browser):
     expect(page.locator('[data-error-for="question"]')).to_have_text("Заполните это поле.")
     question.fill("Где мой заказ?")
     page.get_by_test_id("article-save").click()
-    expect(page.get_by_test_id("article-form")).to_be_hidden()
+    expect(page.get_by_test_id("article-form")).to_be_hidden(timeout=30_000)  # retrains
     expect(entry.locator(".article-question")).to_have_text("Где мой заказ?")
