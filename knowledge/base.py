@@ -85,6 +85,9 @@ class KnowledgeBase:
         """The same checks, embedding and write as an import, for one article."""
         article = parse_article({**record, "updated_at": datetime.now(UTC)})
         write_articles(self.store, self.encoder, [article], exist=exist)
+        # Load the new search here and now, so that the bot's next question (whose action
+        # waits 5 s at most) does not pay for it.
+        self._current_searcher()
         return self.article(article.id)  # type: ignore[return-value]  # just written
 
     def search(self, text: str) -> SearchResult:
