@@ -31,11 +31,13 @@ def endpoints(settings: Settings) -> dict[str, Any]:
 
 
 def write_endpoints(settings: Settings, path: Path) -> Path:
-    """Written for the server to read; only the owner may read it (it may hold a password)."""
+    """Written for the server to read; only the owner may read it (it may hold a password).
+    The path returned is absolute: Rasa runs in ``bot/`` and, given a path it cannot find,
+    quietly falls back to its own endpoints.yml, without the Redis stores."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints(settings), sort_keys=False), encoding="utf-8")
-    return path
+    return path.resolve()
 
 
 def _connection(redis_url: str) -> dict[str, Any]:
