@@ -9,17 +9,18 @@ conversations answered by the real search, handed to the demo team, rated, reope
 abandoned, on the web and by SMS, in Russian and English; the people's conversations get
 longer so that there are about ``--messages`` messages. Then ``analytics.kpis.compute`` runs
 for the whole 90 days, overall, with each breakdown, and narrowed by a filter as the
-dashboard asks, ``--runs`` times each (warm cache: a dashboard asks again and again). The
-anchor, timed in the same run: ``select count(*) from messages``, a scan of the smallest
-index of the largest table. Beside the wall-clock time, the CPU time the process spent (both
-of ``compute``'s threads): on a machine busy with other work the wall-clock time grows, the
-CPU time hardly.
+dashboard asks; then the dashboard page's four reports at once, over 90 and 30 days;
+``--runs`` times each (warm cache: a dashboard asks again and again). The anchor, timed in the
+same run: ``select count(*) from messages``, a scan of the smallest index of the largest table.
+Beside the wall-clock time, the CPU time the process spent (all of its threads): on a machine
+busy with other work the wall-clock time grows, the CPU time hardly.
 """
 
 import argparse
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from knowledge import KnowledgeBase
 DAYS = 90
 GOAL_S = 1.0
 ANCHOR = "select count(*) from messages"
+PAGE = ("day", "week", "channel", "agent")  # the dashboard page's breakdowns, asked at once
 
 
 def generate(path: Path, conversations: int, messages: int, end: datetime, seed: int) -> None:
@@ -55,7 +57,8 @@ def generate(path: Path, conversations: int, messages: int, end: datetime, seed:
 def measure(database: SqliteDatabase, window: tuple[date, date], now: datetime, runs: int):
     """Seconds per run: of the anchor, and of ``compute`` overall, with each breakdown, and
     with filters as the dashboard narrows it (a channel's trend, an agent's weeks, a language
-    of the people's work); in rounds, so that each sees the machine as the others did."""
+    of the people's work); overall over the last 30 days; and the dashboard page's four
+    reports at once. In rounds, so that each sees the machine as the others did."""
     settings = Settings()
     anna = SqliteAgents(database).by_username("agent").id
     asked = [(by, {}) for by in (None, *BREAKDOWNS)]
@@ -67,6 +70,12 @@ def measure(database: SqliteDatabase, window: tuple[date, date], now: datetime, 
         calls[f"compute(by={by}{narrowed})"] = lambda by=by, filters=filters: compute(
             database, *window, settings, by=by, now=now, filters=filters
         )
+    recent = (window[1] - timedelta(days=30), window[1])  # the dashboard's default
+    calls["compute(by=None), last 30 days"] = lambda: compute(database, *recent, settings, now=now)
+    for name, period in (("90 days", window), ("last 30 days", recent)):
+        calls[f"dashboard page, {name}"] = lambda period=period: _page(
+            database, period, settings, now
+        )
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
     for _ in tqdm(range(runs), desc="rounds", unit="round"):
         for name, call in calls.items():
@@ -74,6 +83,15 @@ def measure(database: SqliteDatabase, window: tuple[date, date], now: datetime, 
             call()
             times[name].append((time.perf_counter() - began, time.process_time() - cpu))
     return times
+
+
+def _page(
+    database: SqliteDatabase, window: tuple[date, date], settings: Settings, now: datetime
+) -> None:
+    """What the dashboard page asks for at once (trend, weeks, channels, agents), each
+    request on a thread of the server's pool."""
+    with ThreadPoolExecutor(len(PAGE)) as pool:
+        list(pool.map(lambda by: compute(database, *window, settings, by=by, now=now), PAGE))
 
 
 def _count_messages(database: SqliteDatabase) -> None:
