@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
 
-from escalation import SqliteDatabase
+from escalation.database import Database
 from knowledge import KnowledgeBase, detect_language
 
 MIN_SIMILARITY = 0.55  # questions at least this similar (cosine) can share a group
@@ -58,7 +58,7 @@ class Gap:
 
 
 def knowledge_gaps(
-    database: SqliteDatabase,
+    database: Database,
     knowledge: KnowledgeBase,
     start: datetime,
     end: datetime,
@@ -77,7 +77,7 @@ def knowledge_gaps(
     return sorted(gaps, key=lambda gap: (-gap.count, gap.examples[0]))
 
 
-def failed_questions(database: SqliteDatabase, start: datetime, end: datetime) -> list[Failure]:
+def failed_questions(database: Database, start: datetime, end: datetime) -> list[Failure]:
     """The bot's failed attempts, and the questions of customers who went to a person before
     the bot tried anything (a handoff with no attempts)."""
     window = [start.isoformat(), end.isoformat()]
@@ -87,10 +87,10 @@ def failed_questions(database: SqliteDatabase, start: datetime, end: datetime) -
             "and created_at >= ? and created_at < ? order by id desc limit ?",
             [*window, MAX_QUESTIONS],
         ).fetchall()
+        handoff, to = (conn.dialect.json_text("data", key) for key in ("handoff", "to"))
         handoffs = conn.execute(
-            "select conversation_id, json_extract(data, '$.handoff') from events "
-            "where type = 'state' and json_extract(data, '$.to') = 'queued' "
-            "and json_extract(data, '$.handoff') is not null "
+            f"select conversation_id, {handoff} from events where type = 'state' "
+            f"and {to} = 'queued' and {handoff} is not null "
             "and created_at >= ? and created_at < ? order by id desc limit ?",
             [*window, MAX_QUESTIONS],
         ).fetchall()

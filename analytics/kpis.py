@@ -15,18 +15,16 @@ exact across daylight-saving changes.
 """
 
 import json
-import sqlite3
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from escalation.sqlite import SqliteDatabase
+from escalation.database import Database
+from escalation.dialect import SQLITE, Dialect
 from helpdesk.settings import Settings
 
 BREAKDOWNS = ("channel", "language", "handled_by", "agent", "day", "week")
@@ -37,10 +35,6 @@ FILTERS = {
     "handled_by": "case when c.queued_at is null then 'bot' else 'human' end",
     "agent": "c.assignee_id",
 }
-# Reads of the database file, mapped: the OS's cache, not a copy. As much as SQLite maps (its
-# usual build stops at 2 GB): a page beyond it is read with a system call each time, and on a
-# busy desk the conversations' pages are spread through a file grown by messages.
-MMAP_BYTES = 2**31
 Offsets = list[tuple[datetime, int]]  # (from, UTC offset in seconds): the window's stretches
 Grouping = tuple[str, str]  # SQL for a row's group key, and for whether it is in any group
 
@@ -59,7 +53,7 @@ class Tally:
 
 
 def compute(
-    database: SqliteDatabase,
+    database: Database,
     start: date,
     end: date,
     settings: Settings,
@@ -75,7 +69,7 @@ def compute(
     of ``FILTERS``) keep only the conversations of one channel, language, agent, or of the
     bot or people: "overall" is then the filtered whole.
     """
-    statements, params = queries(start, end, settings, by, now, filters)
+    statements, params = queries(start, end, settings, by, now, filters, database.dialect)
     with ThreadPoolExecutor(len(statements)) as pool:  # one core each while SQLite works
         results = pool.map(lambda sql: _run(database, sql, params), statements.values())
         rows = [row for result in results for row in result]
@@ -107,48 +101,46 @@ def compute(
 # docs/kpis.md's terms, in SQL over a row ``c`` of conversations.
 QUEUED = "c.queued_at is not null"
 BY_AGENT = "c.resolution_code in ('solved', 'not_solved', 'duplicate')"
-BY_BOT = "(c.resolution_code is 'bot' and c.queued_at is null)"
+BY_BOT = "(c.resolution_code is not distinct from 'bot' and c.queued_at is null)"
 RESOLVED = f"({BY_AGENT} or {BY_BOT})"
 # Until when a queued customer waited for a person: the resolution, leaving, or still (now).
 WAITED_UNTIL = "coalesce(c.resolved_at, :now)"
-# Days from the resolution to the customer's next conversation on any channel (spam is no
-# contact), null if none. Each mention is a lookup that reads the index alone (on
-# conversations(customer_id, created_at, resolution_code)), so each comes after the conditions
-# that rule most conversations out: SQLite stops at the first false one. About a third of the
-# time of a KPI query goes here (docs/benchmarks.md, "KPI queries").
-NEXT_CONTACT_DAYS = (
-    "(select julianday(min(n.created_at)) from conversations n "
-    "where n.customer_id = c.customer_id and n.created_at > c.resolved_at "
-    "and n.resolution_code is not 'spam') - julianday(c.resolved_at)"
+# The customer's next conversation on any channel after the resolution (spam is no contact).
+NEXT_CONTACT = (
+    "(select min(n.created_at) from conversations n where n.customer_id = c.customer_id "
+    "and n.created_at > c.resolved_at and n.resolution_code is distinct from 'spam')"
 )
 
 
-def _no_contact_within(days: str) -> str:
-    """SQL: no other conversation within ``:days`` of the resolution (none at all counts)."""
-    return f"coalesce({NEXT_CONTACT_DAYS} > :{days}, 1)"
+def _no_contact_within(days: str, dialect: Dialect) -> str:
+    """SQL: no other conversation within ``:days`` of the resolution (none at all counts).
+    Each mention is a lookup that reads the index alone (on conversations(customer_id,
+    created_at, resolution_code)), so each comes after the conditions that rule most
+    conversations out: SQLite stops at the first false one. About a third of the time of a
+    KPI query goes here (docs/benchmarks.md, "KPI queries")."""
+    return f"coalesce({dialect.seconds(NEXT_CONTACT, 'c.resolved_at')} > :{days} * 86400, true)"
 
 
-def _durations(name: str, of: str, later: str, earlier: str) -> str:
+def _durations(name: str, of: str, later: str, earlier: str, dialect: Dialect) -> str:
     """SQL: the group's durations ``later - earlier`` of the conversations ``of``, as a JSON
     array of whole milliseconds (integers are quicker than reals to write and to read)."""
-    milliseconds = f"(julianday(c.{later}) - julianday(c.{earlier})) * 86400000"
-    return (
-        f"json_group_array(cast(round({milliseconds}) as integer)) filter (where {of} "
-        f"and c.{later} is not null and c.{earlier} is not null) as {name}_ms"
-    )
+    milliseconds = f"cast(round({dialect.seconds(f'c.{later}', f'c.{earlier}')} * 1000) as bigint)"
+    where = f"{of} and c.{later} is not null and c.{earlier} is not null"
+    return f"{dialect.json_array_of(milliseconds, where)} as {name}_ms"
 
 
-def _conversations_sql(key: str, included: str, narrowed: str) -> str:
+def _conversations_sql(key: str, included: str, narrowed: str, dialect: Dialect) -> str:
     """One row per group of C (the conversations created in the window, spam excluded, each
     with its feedback): every count of docs/kpis.md, and the durations."""
     return f"""
 select {key} as grp, {included} as included,
     count(*) as contacts,
     count(*) filter (where {QUEUED}) as queued,
-    count(*) filter (where {BY_BOT} and {_no_contact_within("deflection_days")})
+    count(*) filter (where {BY_BOT} and {_no_contact_within("deflection_days", dialect)})
         as self_service,
     count(*) filter (where {RESOLVED}) as resolved,
-    count(*) filter (where {RESOLVED} and c.reopens = 0 and {_no_contact_within("fcr_days")})
+    count(*) filter (where {RESOLVED} and c.reopens = 0
+        and {_no_contact_within("fcr_days", dialect)})
         as first_contact_resolved,
     count(*) filter (where {QUEUED} and c.resolution_code = 'abandoned') as abandoned,
     count(f.csat) as csat_rated,
@@ -168,12 +160,13 @@ select {key} as grp, {included} as included,
     count(*) filter (where {QUEUED} and ({BY_AGENT}
         or c.resolution_due < {WAITED_UNTIL}) and c.resolution_due is not null)
         as resolution_due,
-    {_durations("first_response", QUEUED, "first_response_at", "queued_at")},
-    {_durations("queue_wait", QUEUED, "first_assigned_at", "queued_at")},
-    {_durations("resolution", BY_AGENT, "resolved_at", "queued_at")},
-    {_durations("bot_resolution", BY_BOT, "resolved_at", "created_at")}
+    {_durations("first_response", QUEUED, "first_response_at", "queued_at", dialect)},
+    {_durations("queue_wait", QUEUED, "first_assigned_at", "queued_at", dialect)},
+    {_durations("resolution", BY_AGENT, "resolved_at", "queued_at", dialect)},
+    {_durations("bot_resolution", BY_BOT, "resolved_at", "created_at", dialect)}
 from conversations c left join feedback f on f.conversation_id = c.id
-where c.created_at >= :start and c.created_at < :end and c.resolution_code is not 'spam'
+where c.created_at >= :start and c.created_at < :end
+    and c.resolution_code is distinct from 'spam'
     {narrowed}
 group by grp, included
 """
@@ -183,10 +176,12 @@ def _answers_sql(key: str, included: str, narrowed: str, by_conversation: bool) 
     """One row per group: the bot's answers given in the window (by the answer's time) that
     the customer reacted to, and how many of them helped. Each answer's conversation is
     looked up only when the groups or the filters need it (``by_conversation``); otherwise
-    the few spam conversations are set aside once, which halves the query on a busy desk."""
+    the few spam conversations are set aside once, which halves the query on a busy desk.
+    The outcome's fields are the events' indexed columns (escalation/schema.py, m008), not
+    read from each event's JSON."""
     if by_conversation:
         source = "events e join conversations c on c.id = e.conversation_id"
-        not_spam = "c.resolution_code is not 'spam'"
+        not_spam = "c.resolution_code is distinct from 'spam'"
     else:
         source = "events e"
         not_spam = (
@@ -194,12 +189,12 @@ def _answers_sql(key: str, included: str, narrowed: str, by_conversation: bool) 
         )
     return f"""
 select {key} as grp, {included} as included,
-    count(*) filter (where json_extract(e.data, '$.reaction') = 'helped') as answers_helped,
+    count(*) filter (where e.outcome_reaction = 'helped') as answers_helped,
     count(*) as answers_reacted
 from {source}
 where e.type = 'bot_outcome' and e.created_at >= :start and e.created_at < :end
-    and json_extract(e.data, '$.decision') = 'answer'
-    and json_extract(e.data, '$.reaction') in ('helped', 'did_not_help')
+    and e.outcome_decision = 'answer'
+    and e.outcome_reaction in ('helped', 'did_not_help')
     and {not_spam} {narrowed}
 group by grp, included
 """
@@ -212,6 +207,7 @@ def queries(
     by: str | None = None,
     now: datetime | None = None,
     filters: dict[str, str] | None = None,
+    dialect: Dialect = SQLITE,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """The two statements ``compute`` runs (``conversations``, ``answers``) and their
     parameters: the window in UTC, the moment of computing, the follow-up windows in days,
@@ -227,11 +223,11 @@ def queries(
     start_utc, end_utc = _utc_midnight(start, zone), _utc_midnight(end, zone)
     offsets = _offsets(zone, start_utc, end_utc)
     conversations, answers = (
-        _grouping(by, column, offsets) for column in ("c.created_at", "e.created_at")
+        _grouping(by, column, offsets, dialect) for column in ("c.created_at", "e.created_at")
     )
     narrowed = "".join(f" and {FILTERS[name]} = :filter_{name}" for name in filters)
     statements = {
-        "conversations": _conversations_sql(*conversations, narrowed),
+        "conversations": _conversations_sql(*conversations, narrowed, dialect),
         "answers": _answers_sql(*answers, narrowed, by in FILTERS or bool(filters)),
     }
     params = {
@@ -245,28 +241,14 @@ def queries(
     return statements, params
 
 
-@contextmanager
-def _reader(database: SqliteDatabase) -> Iterator[sqlite3.Connection]:
-    """A connection of its own, for reading only. On a busy desk a report takes about a
-    second, and the desk's shared connection (one user at a time) must not wait for it; in WAL
-    mode a reader blocks no one. Pages are mapped rather than copied into its cache."""
-    conn = sqlite3.connect(database.path, timeout=30, isolation_level=None)
-    try:
-        conn.execute("pragma query_only = 1")
-        conn.execute(f"pragma mmap_size = {MMAP_BYTES}")
-        yield conn
-    finally:
-        conn.close()
-
-
 def _run(
-    database: SqliteDatabase, sql: str, params: dict[str, Any]
+    database: Database, sql: str, params: dict[str, Any]
 ) -> list[tuple[tuple[Any, int], Tally]]:
-    with _reader(database) as conn:
+    with database.report() as conn:
         return _tallies(conn.execute(sql, params))
 
 
-def _tallies(cursor: sqlite3.Cursor) -> list[tuple[tuple[Any, int], Tally]]:
+def _tallies(cursor: Any) -> list[tuple[tuple[Any, int], Tally]]:
     """Rows of ``grp, included, counts..., durations..._ms`` (JSON arrays) as tallies."""
     names = [column[0] for column in cursor.description]
     result = []
@@ -281,16 +263,16 @@ def _tallies(cursor: sqlite3.Cursor) -> list[tuple[tuple[Any, int], Tally]]:
     return result
 
 
-def _agent_names(database: SqliteDatabase) -> dict[str, str]:
-    with _reader(database) as conn:
+def _agent_names(database: Database) -> dict[str, str]:
+    with database.report() as conn:
         return dict(conn.execute("select id, coalesce(display_name, username) from agents"))
 
 
 # -- groups --------------------------------------------------------------------------------
-def _grouping(by: str | None, time_column: str, offsets: Offsets) -> Grouping:
+def _grouping(by: str | None, time_column: str, offsets: Offsets, dialect: Dialect) -> Grouping:
     """A row's group key in SQL, and whether it belongs in a group at all: the agent
     breakdown covers human conversations only. Every row counts in the overall figures."""
-    day = _local_date_sql(time_column, offsets)
+    day = _local_date_sql(time_column, offsets, dialect)
     return {
         None: ("null", "0"),  # no breakdown: the overall figures only
         "channel": (FILTERS["channel"], "1"),
@@ -298,22 +280,22 @@ def _grouping(by: str | None, time_column: str, offsets: Offsets) -> Grouping:
         "handled_by": (FILTERS["handled_by"], "1"),
         "agent": (FILTERS["agent"], "c.queued_at is not null"),
         "day": (day, "1"),
-        "week": (f"date({day}, 'weekday 0', '-6 days')", "1"),  # its Monday
+        "week": (dialect.monday(day), "1"),
     }[by]
 
 
-def _local_date_sql(column: str, offsets: Offsets) -> str:
+def _local_date_sql(column: str, offsets: Offsets, dialect: Dialect) -> str:
     """SQL for the local date of a UTC timestamp: the date after adding the offset in force
     at that instant (a ``case`` over the window's offset changes, if it has any)."""
     *earlier, (_, last) = offsets
     if not earlier:
-        return f"date({column}, '{last:+d} seconds')"
+        return dialect.shifted_date(column, last)
     bounds = [change for change, _ in offsets[1:]]
     cases = " ".join(
-        f"when {column} < '{bound.isoformat()}' then date({column}, '{offset:+d} seconds')"
+        f"when {column} < '{bound.isoformat()}' then {dialect.shifted_date(column, offset)}"
         for bound, (_, offset) in zip(bounds, earlier, strict=True)
     )
-    return f"case {cases} else date({column}, '{last:+d} seconds') end"
+    return f"case {cases} else {dialect.shifted_date(column, last)} end"
 
 
 def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:

@@ -30,7 +30,7 @@ from api.widget import WidgetCors
 from channels.phone_link import PhoneLinks
 from channels.sms import SmsChannel
 from channels.sms_outbox import SmsOutbox
-from channels.sms_store import SqliteSmsStore
+from channels.sms_store import SqlSmsStore
 from channels.twilio import TwilioClient
 from escalation import (
     ClaimRefused,
@@ -41,12 +41,12 @@ from escalation import (
     NotFound,
     RedisLiveEvents,
     Role,
-    SqliteAgents,
-    SqliteCasework,
-    SqliteConversationStore,
-    SqliteDatabase,
+    SqlAgents,
+    SqlCasework,
+    SqlConversationStore,
 )
 from escalation.bot import RasaClient
+from escalation.database import open_database
 from escalation.service import ConversationService
 from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
@@ -98,14 +98,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, secure=settings.cookie_secure, exempt=docs)
     if settings.trusted_proxies:  # outermost: every part after it sees the client it names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    database = SqliteDatabase(settings.db)
-    store = SqliteConversationStore(database)
+    database = open_database(settings)
+    store = SqlConversationStore(database)
     live = (
         RedisLiveEvents(settings.redis_url, settings.redis_prefix)
         if settings.redis_url
         else LiveEvents()
     )
-    desk = Desk(store, SqliteAgents(database), SqliteCasework(database), live, settings)
+    desk = Desk(store, SqlAgents(database), SqlCasework(database), live, settings)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)
     app.state.knowledge = KnowledgeBase.open(settings.db, settings)
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.desk = desk
     app.state.service = ConversationService(bot, desk)
     app.state.sms = SmsChannel(
-        app.state.service, SqliteSmsStore(database), app.state.knowledge, settings
+        app.state.service, SqlSmsStore(database), app.state.knowledge, settings
     )
     app.state.phone_links = PhoneLinks(app.state.sms, desk)
     app.state.privacy = Privacy.open(database, settings)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api.rate_limits import per_client, rate_limits
 from api.security import SESSION_COOKIE, AnyAgent
-from escalation import Presence, SqliteAgents
+from escalation import Presence, SqlAgents
 
 router = APIRouter(prefix="/api/auth", tags=["agents: sign-in"])
 
@@ -17,7 +17,7 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
-def _agents(request: Request) -> SqliteAgents:
+def _agents(request: Request) -> SqlAgents:
     return request.app.state.agents
 
 

@@ -149,12 +149,12 @@ async def leave(request: Request, conversation_id: Authorised) -> dict:
     return conversation_json(desk, left)
 
 
-@router.get("/{conversation_id}")
+@router.get("/{conversation_id}", dependencies=[per_client("reads")])
 async def read(request: Request, conversation_id: Authorised) -> dict:
     return conversation_json(_desk(request), _store(request).get(conversation_id))
 
 
-@router.get("/{conversation_id}/messages")
+@router.get("/{conversation_id}/messages", dependencies=[per_client("reads")])
 async def history(
     request: Request,
     conversation_id: Authorised,

@@ -39,7 +39,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase, State
+from escalation import Role, SqlAgents, SqlConversationStore, SqliteDatabase, State
 from escalation.sqlite import now
 from tests.servers import free_port, start_api, stop
 
@@ -151,8 +151,8 @@ class Run:
 def prepare(db_path: Path, conversations: int) -> list[tuple[str, dict]]:
     """One agent holding ``conversations`` conversations, written with the library itself."""
     database = SqliteDatabase(db_path)
-    store = SqliteConversationStore(database)
-    agent = SqliteAgents(database).add(USERNAME, PASSWORD, Role.AGENT, capacity=10_000)
+    store = SqlConversationStore(database)
+    agent = SqlAgents(database).add(USERNAME, PASSWORD, Role.AGENT, capacity=10_000)
     prepared = []
     for _ in range(conversations):
         conversation, token = store.create_conversation("web", "en")

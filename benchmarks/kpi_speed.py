@@ -13,7 +13,7 @@ dashboard asks; then the dashboard page's four reports at once, over 90 and 30 d
 ``--runs`` times each (warm cache: a dashboard asks again and again). The anchor, timed in the
 same run: ``select count(*) from messages``, a scan of the smallest index of the largest table.
 Beside the wall-clock time, the CPU time the process spent (all of its threads): on a machine
-busy with other work the wall-clock time grows, the CPU time hardly.
+busy with other work the wall-clock time grows more than the CPU time.
 """
 
 import argparse
@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from analytics.kpis import BREAKDOWNS, compute, queries
 from devtools.history import seed_history
-from escalation import SqliteAgents, SqliteDatabase
+from escalation import SqlAgents, SqliteDatabase
 from helpdesk.demo import create_demo_accounts
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
@@ -47,7 +47,7 @@ def generate(path: Path, conversations: int, messages: int, end: datetime, seed:
     knowledge.import_demo_if_empty()
     database = SqliteDatabase(path)
     database.db.execute("pragma cache_size = -400000")  # 400 MB while the indexes are built
-    create_demo_accounts(SqliteAgents(database), settings)
+    create_demo_accounts(SqlAgents(database), settings)
     seed_history(database, knowledge, settings, DAYS, conversations, seed, messages, end)
     with database.write() as conn:
         conn.execute("analyze")  # as a long-running database would have, for the planner
@@ -60,7 +60,7 @@ def measure(database: SqliteDatabase, window: tuple[date, date], now: datetime, 
     of the people's work); overall over the last 30 days; and the dashboard page's four
     reports at once. In rounds, so that each sees the machine as the others did."""
     settings = Settings()
-    anna = SqliteAgents(database).by_username("agent").id
+    anna = SqlAgents(database).by_username("agent").id
     asked = [(by, {}) for by in (None, *BREAKDOWNS)]
     asked += [("day", {"channel": "sms"}), ("week", {"agent": anna}),
               (None, {"handled_by": "human", "language": "en"})]  # fmt: skip

@@ -15,7 +15,7 @@ SMS by ``render``. Delivery statuses arrive by callback and are shown to agents 
 import logging
 import re
 
-from channels.sms_store import Delivery, SqliteSmsStore
+from channels.sms_store import Delivery, SqlSmsStore
 from channels.sms_text import (
     choice,
     gsm_friendly,
@@ -90,7 +90,7 @@ class SmsChannel:
     def __init__(
         self,
         service: ConversationService,
-        sms: SqliteSmsStore,
+        sms: SqlSmsStore,
         knowledge: KnowledgeBase,
         settings: Settings,
     ):

@@ -5,14 +5,14 @@ It shares the conversations' SQLite file and transaction discipline (``escalatio
 with tables of its own (``channels.schema``).
 """
 
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from channels.schema import migrations
 from channels.twilio import ERROR_TEXTS, segments
-from escalation.sqlite import SqliteDatabase, now
+from escalation.database import Connection, Database
+from escalation.sqlite import now
 
 # How far along a text is. A status callback only ever moves a text forward, so a late "sent"
 # after "delivered" (Twilio does not promise order) changes nothing, and repeats are harmless.
@@ -58,8 +58,8 @@ class Code:
     state: str  # open, used, blocked, replaced
 
 
-class SqliteSmsStore:
-    def __init__(self, database: SqliteDatabase):
+class SqlSmsStore:
+    def __init__(self, database: Database):
         database.migrate(migrations)
         self.database = database
 
@@ -72,7 +72,7 @@ class SqliteSmsStore:
     def opt_out(self, phone: str) -> None:
         with self.database.write() as conn:
             conn.execute(
-                "insert or ignore into sms_opt_outs (phone, at) values (?, ?)",
+                "insert into sms_opt_outs (phone, at) values (?, ?) on conflict do nothing",
                 [phone, now().isoformat()],
             )
 
@@ -206,7 +206,7 @@ class SqliteSmsStore:
             return self._get(conn, row[0])
 
     def _advance(
-        self, conn: sqlite3.Connection, delivery_id: int, was: str, status: str, code: int | None
+        self, conn: Connection, delivery_id: int, was: str, status: str, code: int | None
     ) -> bool:
         """Move a text to ``status`` if that is further along; a failure gets Twilio's words."""
         if PROGRESS[status] <= PROGRESS.get(was, 0):
@@ -218,14 +218,13 @@ class SqliteSmsStore:
         )
         return True
 
-    def _keep_early(
-        self, conn: sqlite3.Connection, sid: str, status: str, error_code: int | None
-    ) -> None:
+    def _keep_early(self, conn: Connection, sid: str, status: str, error_code: int | None) -> None:
         kept = conn.execute("select status from sms_early_statuses where sid = ?", [sid]).fetchone()
         if kept is None or PROGRESS[status] > PROGRESS.get(kept[0], 0):
             conn.execute(
-                "insert or replace into sms_early_statuses (sid, status, error_code, at) "
-                "values (?, ?, ?, ?)",
+                "insert into sms_early_statuses (sid, status, error_code, at) "
+                "values (?, ?, ?, ?) on conflict (sid) do update set status = excluded.status, "
+                "error_code = excluded.error_code, at = excluded.at",
                 [sid, status, error_code, now().isoformat()],
             )
 
@@ -259,7 +258,7 @@ class SqliteSmsStore:
             ).fetchall()
         return [_delivery(row) for row in rows]
 
-    def _get(self, conn: sqlite3.Connection, delivery_id: int) -> Delivery:
+    def _get(self, conn: Connection, delivery_id: int) -> Delivery:
         row = conn.execute(
             f"select {DELIVERY_COLUMNS} from sms_deliveries where id = ?", [delivery_id]
         ).fetchone()

@@ -17,7 +17,6 @@ numbers.
 
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,11 +24,12 @@ from typing import Any
 from tqdm import tqdm
 
 from channels.sms import render_sms
-from channels.sms_store import SqliteSmsStore
+from channels.sms_store import SqlSmsStore
 from channels.twilio import segments
 from devtools.history_flows import TEAM, History, Worker
 from devtools.history_story import Story, iso, twilio_sid
-from escalation import Message, NotFound, Role, Sender, SqliteAgents, SqliteDatabase
+from escalation import Message, NotFound, Role, Sender, SqlAgents
+from escalation.database import Connection, Database
 from helpdesk.demo import DEMO_ACCOUNTS
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
@@ -42,7 +42,6 @@ CONVERSATION_COLUMNS = (
     "resolved_at", "resolution_code", "reply_later", "previous_id", "reply_channel",
     "first_assigned_at", "reopens",
 )  # fmt: skip
-DEMO_CONVERSATIONS = "select id from conversations where json_extract(metadata, '$.demo')"
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Seeded:
 
 
 def seed_history(
-    database: SqliteDatabase,
+    database: Database,
     knowledge: KnowledgeBase,
     settings: Settings,
     days: float,
@@ -75,19 +74,19 @@ def seed_history(
     about this many messages in all."""
     end = (end or datetime.now(UTC)).astimezone(UTC)
     seed = secrets.randbits(32) if seed is None else seed
-    workers = demo_team(SqliteAgents(database))
-    SqliteSmsStore(database)  # the SMS tables, for the texts sent
+    workers = demo_team(SqlAgents(database))
+    SqlSmsStore(database)  # the SMS tables, for the texts sent
     history = History(knowledge, settings, workers, seed, end - timedelta(days=days), end)
     writer = _Writer(history, knowledge, settings, progress)
     with database.write() as conn:
-        conn.execute("pragma defer_foreign_keys = on")  # messages come before their rows
+        conn.execute(conn.dialect.defer_foreign_keys)  # messages come before their rows
         replaced = _remove(conn)
         written = writer.write(conn, conversations, messages)
     return Seeded(history.start, end, seed, written, writer.messages, len(history.customers),
                   replaced)  # fmt: skip
 
 
-def demo_team(agents: SqliteAgents) -> list[Worker]:
+def demo_team(agents: SqlAgents) -> list[Worker]:
     """The people of the history: the demo accounts if they exist (they are made on the
     first start only), and the demo agents, made here if missing. Nobody is shown the demo
     agents' passwords: they are there to have worked, not to sign in."""
@@ -108,22 +107,27 @@ def demo_team(agents: SqliteAgents) -> list[Worker]:
     return workers
 
 
-def _remove(conn: sqlite3.Connection) -> int:
+def _remove(conn: Connection) -> int:
     """Delete the earlier demo history, and its customers who have nothing else."""
-    conn.execute(f"create temp table demo_ids as {DEMO_CONVERSATIONS}")
+    demo = conn.dialect.json_text("metadata", "demo")
+    conn.execute(
+        f"create temp table demo_ids as select id from conversations where {demo} is not null"
+    )
     for table in ("messages", "events", "feedback", "notes", "vouchers", "sms_deliveries",
                   "sms_codes"):  # fmt: skip
-        conn.execute(f"delete from {table} where conversation_id in temp.demo_ids")
+        conn.execute(f"delete from {table} where conversation_id in (select id from demo_ids)")
     conn.execute(  # a live conversation that followed on from a demo one
-        "update conversations set previous_id = null where previous_id in temp.demo_ids "
-        "and id not in temp.demo_ids"
+        "update conversations set previous_id = null where previous_id in "
+        "(select id from demo_ids) and id not in (select id from demo_ids)"
     )
-    removed = conn.execute("delete from conversations where id in temp.demo_ids").rowcount
+    removed = conn.execute(
+        "delete from conversations where id in (select id from demo_ids)"
+    ).rowcount
     conn.execute(
-        "delete from customers where json_extract(metadata, '$.demo') and not exists "
+        f"delete from customers where {demo} is not null and not exists "
         "(select 1 from conversations c where c.customer_id = customers.id)"
     )
-    conn.execute("drop table temp.demo_ids")
+    conn.execute("drop table demo_ids")
     return removed
 
 
@@ -140,7 +144,7 @@ class _Writer:
         self.messages = 0
         self._bodies: dict[tuple, list[str]] = {}
 
-    def write(self, conn: sqlite3.Connection, count: int, messages: int | None) -> int:
+    def write(self, conn: Connection, count: int, messages: int | None) -> int:
         (self.next_id,) = conn.execute("select coalesce(max(id), 0) + 1 from messages").fetchone()
         stories, rows, texts = [], [], []
         told = tqdm(self.history.stories(count, messages), total=count, desc="conversations",
@@ -182,7 +186,7 @@ class _Writer:
             for part, body in enumerate(self._bodies[key], start=1)
         ]  # fmt: skip
 
-    def _flush(self, conn: sqlite3.Connection, rows: list, texts: list) -> None:
+    def _flush(self, conn: Connection, rows: list, texts: list) -> None:
         conn.executemany(
             "insert into messages (id, conversation_id, seq, sender, text, channel, "
             "quick_replies, metadata, client_message_id, created_at) "
@@ -198,7 +202,7 @@ class _Writer:
         rows.clear()
         texts.clear()
 
-    def _conversation_rows(self, conn: sqlite3.Connection, stories: list[Story]) -> None:
+    def _conversation_rows(self, conn: Connection, stories: list[Story]) -> None:
         conn.executemany(
             "insert into customers (id, created_at, metadata, phone) values (?, ?, ?, ?)",
             [(c.id, iso(c.created), json.dumps({"demo": True, "vip": c.vip} if c.vip
@@ -224,9 +228,12 @@ class _Writer:
             [note for story in stories for note in story.notes],
         )
         conn.executemany(  # as claims keep it, for fair assignment between equals
-            "update agents set last_assigned_at = max(last_assigned_at, ?) where id = ?",
-            [(iso(at), agent_id) for agent_id, at in self.history.last_assigned.items()],
+            "update agents set last_assigned_at = case when last_assigned_at > ? "
+            "then last_assigned_at else ? end where id = ?",
+            [(iso(at), iso(at), agent_id) for agent_id, at in self.history.last_assigned.items()],
         )
+        if conn.dialect.catch_up_ids:  # the messages were written with ids of their own
+            conn.execute(conn.dialect.catch_up_ids.format(table="messages"))
 
 
 def _conversation_row(row: dict[str, Any]) -> list[Any]:

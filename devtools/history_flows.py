@@ -535,7 +535,7 @@ class History:
             return False
         story.later(rng.uniform(5, 40))
         story.press(replies, 0, "reply_later")
-        story.annotate("reply_later", {}, reply_later=1)
+        story.annotate("reply_later", {}, reply_later=True)
         noted = "reply_later_noted_sms" if story.channel == "sms" else "reply_later_noted"
         story.later(0.3)
         story.system(noted)

@@ -86,7 +86,7 @@ class Story:
         self.events.append((self.id, type, json.dumps(data, ensure_ascii=False), iso(self.at)))
 
     def move(self, to: State, data: dict[str, Any], **columns: Any) -> None:
-        """A state change, as ``SqliteConversationStore._move`` makes it."""
+        """A state change, as ``SqlConversationStore._move`` makes it."""
         before = self.state
         if to not in TRANSITIONS[before]:
             raise ValueError(f"{self.id}: {before} -> {to} is not allowed")

@@ -5,8 +5,8 @@ and the records they return. A PostgreSQL implementation will sit beside the SQL
 the same interfaces.
 """
 
-from escalation.agents import SqliteAgents, UsernameTaken
-from escalation.casework import SqliteCasework
+from escalation.agents import SqlAgents, UsernameTaken
+from escalation.casework import SqlCasework
 from escalation.desk import RESOLUTION_CODES, Desk
 from escalation.live import LiveEvents
 from escalation.live_redis import RedisLiveEvents
@@ -26,7 +26,7 @@ from escalation.models import (
     State,
 )
 from escalation.sqlite import SqliteDatabase
-from escalation.store import ConversationStore, SqliteConversationStore
+from escalation.store import ConversationStore, SqlConversationStore
 
 __all__ = [
     "RESOLUTION_CODES",
@@ -46,9 +46,9 @@ __all__ = [
     "RedisLiveEvents",
     "Role",
     "Sender",
-    "SqliteAgents",
-    "SqliteCasework",
-    "SqliteConversationStore",
+    "SqlAgents",
+    "SqlCasework",
+    "SqlConversationStore",
     "SqliteDatabase",
     "State",
     "UsernameTaken",

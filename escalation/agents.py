@@ -14,8 +14,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from escalation.database import Database
 from escalation.models import Agent, NotFound, Presence, Role, State
-from escalation.sqlite import SqliteDatabase, now
+from escalation.sqlite import now
 
 AGENT_COLUMNS = (
     "id, username, display_name, role, presence, capacity, languages, tags, team, disabled, "
@@ -42,8 +43,8 @@ def _agent(row: tuple) -> Agent:
     )  # fmt: skip
 
 
-class SqliteAgents:
-    def __init__(self, database: SqliteDatabase):
+class SqlAgents:
+    def __init__(self, database: Database):
         self.database = database
 
     # -- accounts --------------------------------------------------------------------------
@@ -102,7 +103,7 @@ class SqliteAgents:
         """Disabled: cannot sign in, every session and token stops working, gets no work."""
         with self.database.write() as conn:
             conn.execute(
-                "update agents set disabled = 1, presence = ? where id = ?",
+                "update agents set disabled = true, presence = ? where id = ?",
                 [Presence.OFFLINE, agent_id],
             )
             conn.execute("delete from sessions where agent_id = ?", [agent_id])

@@ -4,8 +4,9 @@ and the canned responses they reply with."""
 import secrets
 from typing import Any
 
+from escalation.database import Database
 from escalation.models import NotFound
-from escalation.sqlite import SqliteDatabase, now
+from escalation.sqlite import now
 
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
@@ -14,19 +15,19 @@ def voucher_code() -> str:
     return "-".join("".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
-class SqliteCasework:
-    def __init__(self, database: SqliteDatabase):
+class SqlCasework:
+    def __init__(self, database: Database):
         self.database = database
 
     # -- notes: never shown to the customer ------------------------------------------------
     def add_note(self, conversation_id: str, agent_id: str, text: str) -> dict[str, Any]:
         with self.database.write() as conn:
-            cursor = conn.execute(
+            (note_id,) = conn.execute(
                 "insert into notes (conversation_id, agent_id, text, created_at) "
-                "values (?, ?, ?, ?)",
+                "values (?, ?, ?, ?) returning id",
                 [conversation_id, agent_id, text, now().isoformat()],
-            )
-        return next(n for n in self.notes(conversation_id) if n["id"] == cursor.lastrowid)
+            ).fetchone()
+        return next(n for n in self.notes(conversation_id) if n["id"] == note_id)
 
     def notes(self, conversation_id: str) -> list[dict[str, Any]]:
         with self.database.read() as conn:
@@ -42,13 +43,13 @@ class SqliteCasework:
         self, conversation_id: str, agent_id: str, type: str, amount: float, currency: str
     ) -> dict[str, Any]:
         with self.database.write() as conn:
-            cursor = conn.execute(
+            (voucher_id,) = conn.execute(
                 "insert into vouchers (conversation_id, agent_id, type, amount, currency, code, "
-                "created_at) values (?, ?, ?, ?, ?, ?, ?)",
+                "created_at) values (?, ?, ?, ?, ?, ?, ?) returning id",
                 [conversation_id, agent_id, type, amount, currency, voucher_code(),
                  now().isoformat()],
-            )  # fmt: skip
-        return next(v for v in self.vouchers(conversation_id) if v["id"] == cursor.lastrowid)
+            ).fetchone()  # fmt: skip
+        return next(v for v in self.vouchers(conversation_id) if v["id"] == voucher_id)
 
     def vouchers(self, conversation_id: str) -> list[dict[str, Any]]:
         with self.database.read() as conn:
@@ -78,12 +79,11 @@ class SqliteCasework:
         values = [title, language, text, agent_id, now().isoformat()]
         with self.database.write() as conn:
             if canned_id is None:
-                cursor = conn.execute(
+                (canned_id,) = conn.execute(
                     "insert into canned (title, language, text, updated_by, updated_at) "
-                    "values (?, ?, ?, ?, ?)",
+                    "values (?, ?, ?, ?, ?) returning id",
                     values,
-                )
-                canned_id = cursor.lastrowid
+                ).fetchone()
             elif not conn.execute(
                 "update canned set title = ?, language = ?, text = ?, updated_by = ?, "
                 "updated_at = ? where id = ?",

@@ -8,8 +8,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from escalation.agents import SqliteAgents
-from escalation.casework import SqliteCasework
+from escalation.agents import SqlAgents
+from escalation.casework import SqlCasework
 from escalation.live import QUEUE_TOPIC, LiveEvents
 from escalation.models import (
     Agent,
@@ -52,8 +52,8 @@ class Desk:
     def __init__(
         self,
         store: ConversationStore,
-        agents: SqliteAgents,
-        casework: SqliteCasework,
+        agents: SqlAgents,
+        casework: SqlCasework,
         live: LiveEvents,
         settings: Settings,
     ):
@@ -63,7 +63,6 @@ class Desk:
         self.live = live
         self.settings = settings
         self.policy = QueuePolicy.from_settings(settings)
-        self._told: dict[str, tuple[int, int | None]] = {}  # what each customer last heard
 
     # -- the queue -------------------------------------------------------------------------
     def enqueue(self, conversation: Conversation, handoff: dict[str, Any], notice: str) -> None:
@@ -140,6 +139,7 @@ class Desk:
         agents = self.agents.all()
         handling = self.store.handling_times(HANDLING_SAMPLE)
         queued = self.store.in_state(State.QUEUED)
+        events, told = {}, {}
         for position, conversation in enumerate(queued, start=1):
             wait = self.policy.expected_wait_s(position, agents, handling)
             status, nobody = self._status(conversation, position, wait)
@@ -147,14 +147,12 @@ class Desk:
                 self._announce(conversation, status, (position, wait), offer_later=nobody)
             elif conversation.route == "sms":
                 self._text_if_news(conversation, status, (position, wait))
-            told = (position, None if wait is None else round(wait / 60))
-            if self._told.get(conversation.id) != told:
-                self._told[conversation.id] = told
-                event = {"type": "queue", "position": position, "expected_wait_s": wait,
-                         "text": status}  # fmt: skip
-                self.live.conversation(conversation.id, event)
-        waiting = {c.id for c in queued}
-        self._told = {k: v for k, v in self._told.items() if k in waiting}
+            told[conversation.id] = [position, None if wait is None else round(wait / 60)]
+            events[conversation.id] = {"type": "queue", "position": position,
+                                       "expected_wait_s": wait, "text": status}  # fmt: skip
+        news = self.store.tell_queue(told)
+        for conversation_id in (c for c in told if c in news):  # in the queue's order
+            self.live.conversation(conversation_id, events[conversation_id])
 
     def _announce(
         self, conversation: Conversation, status: str, standing: QueueStanding, offer_later: bool
@@ -185,7 +183,7 @@ class Desk:
     # -- the customer, while waiting or after resolution ------------------------------------
     def reply_later(self, conversation: Conversation) -> None:
         """Recorded for the agent; the answer reaches the customer where they wrote from."""
-        self.store.annotate(conversation.id, {"reply_later": 1}, "reply_later", {})
+        self.store.annotate(conversation.id, {"reply_later": True}, "reply_later", {})
         self._changed(conversation.id)
         noted = "reply_later_noted_sms" if conversation.route == "sms" else "reply_later_noted"
         self._say(conversation.id, text(noted, self._language(conversation)))

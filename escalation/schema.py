@@ -153,3 +153,25 @@ def m007_next_contact_index(db: Database) -> None:
     # serves a customer's conversations in order too, so the index on the customer alone goes.
     db["conversations"].create_index(["customer_id", "created_at", "resolution_code"])
     db.execute("drop index if exists idx_conversations_customer_id")
+
+
+@migrations()
+def m008_bot_outcome_columns(db: Database) -> None:
+    # What each bot_outcome event says (bot/actions: report_outcome), as columns computed from
+    # its data (virtual: nothing more is stored) and indexed: the KPIs count the answers that
+    # customers reacted to from this index instead of parsing every event's JSON, a third of
+    # the time of a report on a busy desk (docs/benchmarks.md, "KPI queries").
+    for field in ("decision", "reaction"):
+        db.execute(
+            f"alter table events add column outcome_{field} text "
+            f"generated always as (json_extract(data, '$.{field}')) virtual"
+        )
+    db["events"].create_index(["type", "outcome_decision", "outcome_reaction", "created_at"])
+
+
+@migrations()
+def m009_queue_told(db: Database) -> None:
+    # What a waiting customer was last told of their place and wait (JSON [place, minutes]),
+    # kept with the conversation so that API workers agree: each change is told once, by the
+    # worker that records it (escalation/desk.py).
+    db["conversations"].add_column("queue_told", str)

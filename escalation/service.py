@@ -50,6 +50,7 @@ class ConversationService:
         self.store: ConversationStore = desk.store
         self.live: LiveEvents = desk.live
         self.reopen_window = timedelta(minutes=desk.settings.reopen_window_minutes)
+        self._answering: set[int] = set()  # customer messages whose answer this worker awaits
 
     async def receive(
         self,
@@ -88,10 +89,33 @@ class ConversationService:
         return Accepted(message, created, conversation, payload, new_token)
 
     async def respond(self, accepted: Accepted) -> Outcome:
-        """The bot's answer, or the desk's move; nothing when a person has the conversation."""
-        message, conversation, payload = accepted.message, accepted.conversation, accepted.payload
+        """The bot's answer, or the desk's move; nothing when a person has the conversation.
+        A repeated message gets what the first delivery produced; if that delivery ended
+        before the bot's reply was stored (its API worker died), the bot is asked now."""
+        message = accepted.message
         if not accepted.created:
-            return self._outcome(accepted, self._replies_to(message))
+            replies = self._replies_to(message)
+            if replies or not self._left_unanswered(accepted.conversation, message):
+                return self._outcome(accepted, replies)
+            log.warning("message %s was left unanswered: asking the bot again", message.id)
+        self._answering.add(message.id)
+        try:
+            return await self._answer(accepted)
+        finally:
+            self._answering.discard(message.id)
+
+    def _left_unanswered(self, conversation: Conversation, message: Message) -> bool:
+        """With the bot, the last word the customer's, and no worker here answering it. A
+        worker elsewhere may still be (a client that lost its connection retries at once): the
+        bot then answers twice, rarely; an answer lost for good is worse."""
+        return (
+            conversation.state == State.BOT
+            and message.id not in self._answering
+            and not self.store.messages(conversation.id, after=message.seq)
+        )
+
+    async def _answer(self, accepted: Accepted) -> Outcome:
+        message, conversation, payload = accepted.message, accepted.conversation, accepted.payload
         if conversation.state == State.RESOLVED and self.desk.rating_answer(conversation, message):
             return self._outcome(accepted, self._replies_to(message))
         if conversation.state == State.BOT:

@@ -9,11 +9,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+from escalation.database import Connection, Database
 from escalation.models import (
     TRANSITIONS,
     ClaimRefused,
@@ -26,7 +26,7 @@ from escalation.models import (
     Sender,
     State,
 )
-from escalation.sqlite import SqliteDatabase, now
+from escalation.sqlite import now
 
 CONVERSATION_COLUMNS = (
     "id, customer_id, channel, locale, state, created_at, updated_at, metadata, language, "
@@ -93,6 +93,7 @@ class ConversationStore(Protocol):
     def customer_by_phone(self, phone: str, create: bool = False) -> str | None: ...
     def link_phone(self, customer_id: str, phone: str) -> None: ...
     def handling_times(self, limit: int) -> list[float]: ...
+    def tell_queue(self, told: dict[str, list[int | None]]) -> set[str]: ...
     def add_feedback(
         self, conversation_id: str, csat: int, ces: int | None, comment: str | None
     ) -> dict[str, Any]: ...
@@ -129,8 +130,8 @@ def _column_value(value: Any) -> Any:
     return value
 
 
-class SqliteConversationStore:
-    def __init__(self, database: SqliteDatabase):
+class SqlConversationStore:
+    def __init__(self, database: Database):
         self.database = database
 
     # -- conversations ---------------------------------------------------------------------
@@ -166,7 +167,7 @@ class SqliteConversationStore:
         with self.database.read() as conn:
             return self._get(conn, conversation_id)
 
-    def _get(self, conn: sqlite3.Connection, conversation_id: str) -> Conversation:
+    def _get(self, conn: Connection, conversation_id: str) -> Conversation:
         row = conn.execute(
             f"select {CONVERSATION_COLUMNS} from conversations where id = ?", [conversation_id]
         ).fetchone()
@@ -222,7 +223,7 @@ class SqliteConversationStore:
             self._record(conn, conversation_id, type, data)
             return self._get(conn, conversation_id)
 
-    def _set(self, conn: sqlite3.Connection, conversation_id: str, columns: dict[str, Any]):
+    def _set(self, conn: Connection, conversation_id: str, columns: dict[str, Any]):
         assignments = ", ".join(f"{name} = ?" for name in columns)
         conn.execute(
             f"update conversations set {assignments} where id = ?",
@@ -257,7 +258,7 @@ class SqliteConversationStore:
             self._record(conn, conversation_id, "transfer", {"to_agent": agent_id, **data})
             return self._get(conn, conversation_id)
 
-    def _check_capacity(self, conn: sqlite3.Connection, agent_id: str) -> None:
+    def _check_capacity(self, conn: Connection, agent_id: str) -> None:
         row = conn.execute(
             "select capacity, (select count(*) from conversations where assignee_id = agents.id "
             "and state = ?) from agents where id = ? and not disabled",
@@ -268,7 +269,7 @@ class SqliteConversationStore:
         if row[1] >= row[0]:
             raise ClaimRefused(f"at capacity ({row[1]} of {row[0]} conversations)")
 
-    def _holder_name(self, conn: sqlite3.Connection, conversation: Conversation) -> str | None:
+    def _holder_name(self, conn: Connection, conversation: Conversation) -> str | None:
         if conversation.state != State.ASSIGNED or not conversation.assignee_id:
             return None
         row = conn.execute(
@@ -278,7 +279,7 @@ class SqliteConversationStore:
 
     def _move(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         current: Conversation,
         to: State,
         data: dict[str, Any],
@@ -286,6 +287,8 @@ class SqliteConversationStore:
     ) -> None:
         if to not in TRANSITIONS[current.state]:
             raise InvalidTransition(f"{current.id}: {current.state} -> {to} is not allowed")
+        if to != State.QUEUED:  # told again of their place if they come back to the queue
+            columns = {**columns, "queue_told": None}
         self._set(conn, current.id, {**columns, "state": to, "updated_at": now()})
         self._record(conn, current.id, "state", {"from": current.state, "to": to, **data})
         if to == State.ASSIGNED:
@@ -318,7 +321,8 @@ class SqliteConversationStore:
                 f"select {CONVERSATION_COLUMNS} from conversations c where state = ? and "
                 "(select max(created_at) from messages m where m.conversation_id = c.id) < ? "
                 "and exists (select 1 from messages a where a.conversation_id = c.id "
-                "and a.sender = ? and json_extract(a.metadata, '$.article_id') is not null "
+                f"and a.sender = ? and {conn.dialect.json_text('a.metadata', 'article_id')} "
+                "is not null "
                 "and a.seq > coalesce((select max(seq) from messages q "
                 "where q.conversation_id = c.id and q.sender = ?), 0))",
                 [State.BOT, before.isoformat(), Sender.BOT, Sender.CUSTOMER],
@@ -358,13 +362,31 @@ class SqliteConversationStore:
             ).fetchone()
         return ahead + 1
 
+    def tell_queue(self, told: dict[str, list[int | None]]) -> set[str]:
+        """Record what each waiting customer now hears (conversation id -> [place, minutes]),
+        in one transaction; the conversations for which that is news. Whoever records a change
+        tells it, once."""
+        changed = set()
+        with self.database.write() as conn:
+            for conversation_id, standing in told.items():
+                value = json.dumps(standing)
+                if conn.execute(
+                    "update conversations set queue_told = ? where id = ? "
+                    "and queue_told is distinct from ?",
+                    [value, conversation_id, value],
+                ).rowcount:
+                    changed.add(conversation_id)
+        return changed
+
     def handling_times(self, limit: int) -> list[float]:
         """Seconds from the first claim to resolution, of the latest resolved conversations."""
         with self.database.read() as conn:
+            first_claim = (
+                "(select min(e.created_at) from events e where e.conversation_id = c.id "
+                f"and e.type = 'state' and {conn.dialect.json_text('e.data', 'to')} = 'assigned')"
+            )
             rows = conn.execute(
-                "select (julianday(c.resolved_at) - julianday((select min(e.created_at) "
-                "from events e where e.conversation_id = c.id and e.type = 'state' "
-                "and json_extract(e.data, '$.to') = 'assigned'))) * 86400 "
+                f"select {conn.dialect.seconds('c.resolved_at', first_claim)} "
                 "from (select id, resolved_at from conversations where resolved_at is not null "
                 "and assignee_id is not null "
                 "order by resolved_at desc limit ?) c",
@@ -460,9 +482,9 @@ class SqliteConversationStore:
                     "update conversations set customer_id = ? where customer_id = ?",
                     [customer_id, row[0]],
                 )
+                merged = conn.dialect.with_json_text("metadata", "merged_into", "?")
                 conn.execute(
-                    "update customers set phone = null, metadata = json_set(metadata, "
-                    "'$.merged_into', ?) where id = ?",
+                    f"update customers set phone = null, metadata = {merged} where id = ?",
                     [customer_id, row[0]],
                 )
             conn.execute("update customers set phone = ? where id = ?", [phone, customer_id])
@@ -520,15 +542,15 @@ class SqliteConversationStore:
             if channel is None:  # a reply goes where the customer is
                 channel = conversation.channel if sender == Sender.CUSTOMER else conversation.route
             created = now().isoformat()
-            cursor = conn.execute(
+            (message_id,) = conn.execute(
                 f"insert into messages ({MESSAGE_COLUMNS.removeprefix('id, ')}) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
                 [
                     conversation_id, seq, Sender(sender), text, channel,
                     json.dumps(quick_replies or [], ensure_ascii=False),
                     json.dumps(metadata or {}, ensure_ascii=False), client_message_id, created,
                 ],
-            )  # fmt: skip
+            ).fetchone()  # fmt: skip
             if sender == Sender.CUSTOMER and channel != conversation.route:
                 conn.execute(  # replies follow the customer to the channel they used
                     "update conversations set reply_channel = ? where id = ?",
@@ -539,9 +561,9 @@ class SqliteConversationStore:
                     "update conversations set first_response_at = ? where id = ?",
                     [created, conversation_id],
                 )
-            return self._message(conn, cursor.lastrowid), True
+            return self._message(conn, message_id), True
 
-    def _check_holder(self, conn: sqlite3.Connection, conversation: Conversation, agent: str):
+    def _check_holder(self, conn: Connection, conversation: Conversation, agent: str):
         if conversation.state == State.ASSIGNED and conversation.assignee_id == agent:
             return
         holder = self._holder_name(conn, conversation)
@@ -589,7 +611,7 @@ class SqliteConversationStore:
             ).fetchone()
         return _message(row) if row else None
 
-    def _message(self, conn: sqlite3.Connection, message_id: int) -> Message:
+    def _message(self, conn: Connection, message_id: int) -> Message:
         row = conn.execute(
             f"select {MESSAGE_COLUMNS} from messages where id = ?", [message_id]
         ).fetchone()
@@ -600,7 +622,7 @@ class SqliteConversationStore:
         with self.database.read() as conn:
             rows = conn.execute(
                 "select id, conversation_id, type, data, created_at from events "
-                "where conversation_id = ? and (? is null or type = ?) order by id",
+                "where conversation_id = ? and (cast(? as text) is null or type = ?) order by id",
                 [conversation_id, type, type],
             ).fetchall()
         return [
@@ -610,7 +632,7 @@ class SqliteConversationStore:
         ]  # fmt: skip
 
     def _record(
-        self, conn: sqlite3.Connection, conversation_id: str, type: str, data: dict[str, Any]
+        self, conn: Connection, conversation_id: str, type: str, data: dict[str, Any]
     ) -> None:
         conn.execute(
             "insert into events (conversation_id, type, data, created_at) values (?, ?, ?, ?)",

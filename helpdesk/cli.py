@@ -1,5 +1,6 @@
 """The ``helpdesk`` command."""
 
+import atexit
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -214,10 +215,25 @@ def rasa_endpoints(
     typer.echo(f"Wrote {write_endpoints(get_settings(), path)}")
 
 
-def _agents(db: Path | None):
-    from escalation import SqliteAgents, SqliteDatabase
+def _database(db: Path | None, existing: bool = False):
+    """The conversation database: PostgreSQL at HELPDESK_DATABASE_URL if set, else the SQLite
+    file (--db, else HELPDESK_DB). ``existing``: an error if there is none yet."""
+    from escalation.database import open_database
 
-    return SqliteAgents(SqliteDatabase(db or get_settings().db))
+    settings = get_settings()
+    if db is not None:
+        settings = settings.model_copy(update={"db": db})
+    if existing and not settings.database_url and not settings.db.exists():
+        _fail(f"no database at {settings.db}", code=1)
+    database = open_database(settings)
+    atexit.register(database.close)  # PostgreSQL's connections are closed, not collected
+    return database
+
+
+def _agents(db: Path | None):
+    from escalation import SqlAgents
+
+    return SqlAgents(_database(db))
 
 
 @users_app.command("add")
@@ -364,20 +380,17 @@ def kpi(
     from zoneinfo import ZoneInfo
 
     from analytics.kpis import BREAKDOWNS, compute, format_table
-    from escalation import SqliteDatabase
 
     settings = get_settings()
     if by is not None and by not in BREAKDOWNS:
         _fail(f"--by must be one of: {', '.join(BREAKDOWNS)}")
-    path = db or settings.db
-    if not path.exists():
-        _fail(f"no database at {path}", code=1)
+    database = _database(db, existing=True)
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     first = start.date() if start else today - timedelta(days=6)
     after = end.date() if end else today + timedelta(days=1)
     if after <= first:
         _fail("--to must be after --from (it is the day after the last one counted)")
-    report = compute(SqliteDatabase(path), first, after, settings, by=by)
+    report = compute(database, first, after, settings, by=by)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -389,14 +402,9 @@ def _items(text: str) -> list[str]:
 
 
 def _privacy(db: Path | None):
-    from escalation import SqliteDatabase
     from privacy import Privacy
 
-    settings = get_settings()
-    path = db or settings.db
-    if not path.exists():
-        _fail(f"no database at {path}", code=1)
-    return Privacy.open(SqliteDatabase(path), settings)
+    return Privacy.open(_database(db, existing=True), get_settings())
 
 
 def _cli_actor():

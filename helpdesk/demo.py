@@ -3,7 +3,7 @@ with, and a few canned responses to show how they work."""
 
 import secrets
 
-from escalation import Role, SqliteAgents, SqliteCasework
+from escalation import Role, SqlAgents, SqlCasework
 from helpdesk.settings import Settings
 
 DEMO_ACCOUNTS = [("agent", Role.AGENT, "Anna"), ("manager", Role.MANAGER, "Mark")]
@@ -17,7 +17,7 @@ DEMO_CANNED = [
 ]  # fmt: skip
 
 
-def create_demo_accounts(agents: SqliteAgents, settings: Settings) -> list[tuple[str, str, str]]:
+def create_demo_accounts(agents: SqlAgents, settings: Settings) -> list[tuple[str, str, str]]:
     """On an empty database only: the accounts made, as (username, role, password)."""
     if agents.count():
         return []
@@ -27,7 +27,7 @@ def create_demo_accounts(agents: SqliteAgents, settings: Settings) -> list[tuple
         agent = agents.add(username, password, role, display_name=name)
         agents.audit(None, "user_added", username, role=role.value, by="first start")
         created.append((agent.username, role.value, password))
-    casework = SqliteCasework(agents.database)
+    casework = SqlCasework(agents.database)
     for title, language, text in DEMO_CANNED:
         casework.save_canned(agent.id, title, language, text)
     return created

@@ -30,6 +30,12 @@ def endpoints(settings: Settings) -> dict[str, Any]:
     return {**config, "tracker_store": store, "lock_store": dict(store)}
 
 
+def tracker_key(settings: Settings, conversation_id: str) -> str:
+    """Where Rasa's Redis tracker store keeps a conversation's tracker: its key prefix (ours,
+    which Rasa takes only if it is alphanumeric, as the setting must be), then ``tracker:``."""
+    return f"{settings.redis_prefix}:tracker:{conversation_id}"
+
+
 def write_endpoints(settings: Settings, path: Path) -> Path:
     """Written for the server to read; only the owner may read it (it may hold a password).
     The path returned is absolute: Rasa runs in ``bot/`` and, given a path it cannot find,

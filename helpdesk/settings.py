@@ -14,15 +14,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What has a budget of its own: ``rate_limit_<kind>`` holds it (api/rate_limits.py).
 RATE_LIMITED = (
-    "conversations", "messages", "messages_ip", "kb", "feedback", "login", "login_failures",
-    "webhooks",
+    "conversations", "messages", "messages_ip", "reads", "kb", "feedback", "login",
+    "login_failures", "webhooks",
 )  # fmt: skip
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore")
 
-    db: Path = Field(Path("data/helpdesk.db"), description="SQLite database file")
+    db: Path = Field(
+        Path("data/helpdesk.db"),
+        description="SQLite database file: the knowledge base, and conversations unless "
+        "database_url is set",
+    )
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user@host:port/database to keep conversations, agents and "
+        "SMS records in PostgreSQL (docs/deploy.md); empty: in the SQLite file",
+    )
     demo_history: bool = Field(
         True,
         description="the first start on an empty database also seeds 8 weeks of made-up "
@@ -67,6 +76,11 @@ class Settings(BaseSettings):
     rasa_port: int = Field(5005, ge=1, le=65535)
     actions_port: int = Field(5055, ge=1, le=65535)
     rasa_timeout: float = Field(10.0, gt=0, description="seconds to wait for the bot's reply")
+    rasa_token: str | None = Field(
+        None,
+        description="the token Rasa's HTTP API asks for (rasa run --auth-token): the trackers "
+        "it reads and empties hold what customers said; helpdesk serve makes one when empty",
+    )
     rasa_urls: list[str] = Field(
         [],
         description="Rasa servers sharing one Redis, each message to the next in turn "
@@ -192,6 +206,11 @@ class Settings(BaseSettings):
     )
     rate_limit_messages: str = Field("20/minute", description="customer messages per conversation")
     rate_limit_messages_ip: str = Field("120/minute", description="customer messages per address")
+    rate_limit_reads: str = Field(
+        "300/minute",
+        description="reads of a conversation and its messages per address: the widget reads "
+        "after each reconnection, and an office shares one address",
+    )
     rate_limit_kb: str = Field(
         "300/minute",
         description="knowledge-base searches and articles per address: the widget searches as "

@@ -5,7 +5,9 @@ runs in this process, or as ``api_workers`` worker processes on one port (with R
 live events between them). Without a Twilio account, the local Twilio stand-in runs too (demo
 mode).
 All must answer before the service is announced as ready; stopping the supervisor (Ctrl-C,
-SIGTERM) stops the children.
+SIGTERM) stops the children. A child that dies once the service is ready is started again, as a
+process manager would (Rasa killed by the kernel's OOM killer, say, comes back rather than
+leaving every customer with the bot-unavailable text until someone restarts everything).
 """
 
 import json
@@ -17,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -32,10 +35,15 @@ BOT = ROOT / "bot"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = BOT / "models" / "helpdesk.tar.gz"
 READY_TIMEOUT = 180
+RESTART_DELAY = (1.0, 30.0)  # seconds before starting a dead child again: first, at most
+STABLE = 60.0  # a child that ran this long before dying gets the first delay again
 DEMO_NUMBER = "+15005550006"  # the stand-in's own number (a Twilio test number)
 
 
-def rasa_processes(settings: Settings) -> list[subprocess.Popen]:
+Starter = Callable[[], subprocess.Popen]
+
+
+def rasa_processes(settings: Settings) -> list[Starter]:
     if not MODEL.exists():
         sys.exit(f"no trained bot at {MODEL}: run `make bot` (make run does it for you)")
     api_url = f"http://{settings.api_host}:{settings.api_port}"
@@ -55,15 +63,19 @@ def rasa_processes(settings: Settings) -> list[subprocess.Popen]:
         str(settings.actions_port),
     ]
     server = [
-        str(RASA), "run", "--enable-api", "--model", str(MODEL),
+        str(RASA), "run", "--enable-api", f"--auth-token={settings.rasa_token}",
+        "--model", str(MODEL),
         "--interface", settings.rasa_host, "--port", str(settings.rasa_port),
         "--endpoints", str(write_endpoints(settings, settings.db.parent / "rasa-endpoints.yml")),
         "--credentials", "credentials.yml",
     ]  # fmt: skip
-    return [subprocess.Popen(actions, **common), subprocess.Popen(server, **common)]
+    return [
+        partial(subprocess.Popen, actions, **common),
+        partial(subprocess.Popen, server, **common),
+    ]
 
 
-def sms_standin(settings: Settings) -> tuple[Settings, subprocess.Popen]:
+def sms_standin(settings: Settings) -> tuple[Settings, Starter]:
     """Demo mode: no Twilio account is configured, so SMS goes through the local stand-in,
     with credentials made up for this run. ``helpdesk dev sms`` texts the bot through it."""
     standin_url = f"http://127.0.0.1:{settings.sms_standin_port}"
@@ -85,14 +97,14 @@ def sms_standin(settings: Settings) -> tuple[Settings, subprocess.Popen]:
         "--webhook-url", f"{settings.public_base}/webhooks/twilio/sms",
         "--status-url", f"{settings.public_base}/webhooks/twilio/status",
     ]  # fmt: skip
-    return settings, subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    return settings, partial(subprocess.Popen, command, cwd=ROOT, start_new_session=True)
 
 
 def wait_until_ready(settings: Settings, children: list[subprocess.Popen]) -> bool:
     checks = {
         "API": f"http://{settings.api_host}:{settings.api_port}/openapi.json",
         "action server": f"http://127.0.0.1:{settings.actions_port}/health",
-        "Rasa": f"{settings.rasa_url}/status",
+        "Rasa": f"{settings.rasa_url}/status?token={settings.rasa_token}",  # the model loaded
     }
     if settings.twilio_api_base.startswith("http://127.0.0.1"):
         checks["SMS stand-in"] = f"{settings.twilio_api_base}/_standin/messages"
@@ -142,12 +154,44 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def keep_running(
+    children: list[subprocess.Popen],
+    starters: list[Starter],
+    stopping: threading.Event,
+    lock: threading.Lock,
+) -> None:
+    """Start a child again when it dies, after a delay that doubles while it keeps dying soon
+    after starting (a port taken, say), so that a broken child does not spin."""
+    delays = [RESTART_DELAY[0]] * len(children)
+    started = [time.monotonic()] * len(children)
+    while not stopping.wait(0.5):
+        for i, child in enumerate(children):
+            if child.poll() is None:
+                continue
+            if time.monotonic() - started[i] > STABLE:
+                delays[i] = RESTART_DELAY[0]
+            name = " ".join(Path(str(part)).name for part in child.args[:3])
+            print(f"{name} (pid {child.pid}) exited with {child.returncode}; starting it again "
+                  f"in {delays[i]:.0f} s", flush=True)  # fmt: skip
+            if stopping.wait(delays[i]):
+                return
+            with lock:
+                if stopping.is_set():
+                    return
+                children[i], started[i] = starters[i](), time.monotonic()
+            delays[i] = min(delays[i] * 2, RESTART_DELAY[1])
+
+
 def serve(settings: Settings) -> None:
-    children = rasa_processes(settings)
+    if not settings.rasa_token:  # the API workers are told it through the environment
+        settings = settings.model_copy(update={"rasa_token": secrets.token_urlsafe(24)})
+    starters = rasa_processes(settings)
     demo_sms = not settings.sms_enabled and settings.sms_demo
     if demo_sms:
         settings, standin = sms_standin(settings)
-        children.append(standin)
+        starters.append(standin)
+    children = [start() for start in starters]
+    stopping, lock = threading.Event(), threading.Lock()
     run, stop = api_server(settings)
 
     def announce() -> None:
@@ -160,6 +204,7 @@ def serve(settings: Settings) -> None:
                     'helpdesk dev sms "+79991234567" "где мой заказ?"',
                     flush=True,
                 )
+            keep_running(children, starters, stopping, lock)
         else:
             print("Helpdesk did not become ready: a Rasa process failed or timed out", flush=True)
             stop()
@@ -168,6 +213,8 @@ def serve(settings: Settings) -> None:
     try:
         run()
     finally:
+        with lock:
+            stopping.set()
         for child in children:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)

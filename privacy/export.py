@@ -6,11 +6,11 @@ help someone else guess.
 """
 
 import json
-import sqlite3
 from datetime import datetime
 from typing import Any
 
-from privacy.records import IDS, Footprint, ids, rows
+from escalation.database import Connection
+from privacy.records import Footprint, id_set, ids, rows
 
 EXPORT_FORMAT = "helpdesk.customer-export"
 EXPORT_VERSION = 1  # raised whenever a field changes meaning or goes away
@@ -18,11 +18,13 @@ SECRETS = {"token_hash", "code_hash"}
 JSON_COLUMNS = {"metadata", "data", "quick_replies", "tags"}  # stored as JSON text
 
 
-def export(conn: sqlite3.Connection, footprint: Footprint, at: datetime) -> dict[str, Any]:
+def export(conn: Connection, footprint: Footprint, at: datetime) -> dict[str, Any]:
     """The customer, their conversations (each with its messages, events, feedback, notes,
     vouchers, texts and codes), and the texts and opt-outs of their phone numbers."""
     customers = _clean(
-        rows(conn, f"select * from customers where id in {IDS}", [ids(footprint.identities)])
+        rows(
+            conn, f"select * from customers where id in {id_set(conn)}", [ids(footprint.identities)]
+        )
     )
     [customer] = [c for c in customers if c["id"] == footprint.customer_id]
     return {
@@ -38,18 +40,20 @@ def export(conn: sqlite3.Connection, footprint: Footprint, at: datetime) -> dict
                 rows(
                     conn,
                     f"select * from sms_deliveries where conversation_id is null "
-                    f"and phone in {IDS} order by id",
+                    f"and phone in {id_set(conn)} order by id",
                     [ids(footprint.phones)],
                 )
             ),
             "opt_outs": rows(
-                conn, f"select * from sms_opt_outs where phone in {IDS}", [ids(footprint.phones)]
+                conn,
+                f"select * from sms_opt_outs where phone in {id_set(conn)}",
+                [ids(footprint.phones)],
             ),
         },
     }
 
 
-def _conversation(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any]:
+def _conversation(conn: Connection, conversation_id: str) -> dict[str, Any]:
     def of(sql: str) -> list[dict[str, Any]]:
         return _clean(rows(conn, sql, [conversation_id]))
 

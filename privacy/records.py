@@ -7,20 +7,13 @@ a code that is no other customer's number.
 """
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from channels.sms_text import normalise_phone
 from escalation import State
+from escalation.database import Connection
 
-IDS = "(select value from json_each(?))"  # a set of ids as one parameter, however many
-# SQL: the customers whose ids are the one parameter, and those merged into them, at any depth.
-MERGED_TOO = (
-    "with recursive identity(id) as (select value from json_each(?) union "
-    "select c.id from customers c join identity i "
-    "on json_extract(c.metadata, '$.merged_into') = i.id) select id from identity"
-)
 # States in which a person is on the conversation or the customer waits for one.
 ACTIVE = (State.QUEUED, State.ASSIGNED)
 
@@ -35,17 +28,34 @@ class Footprint:
 
 
 def ids(values: list[str]) -> str:
-    """``values`` as the one parameter ``IDS`` reads."""
+    """``values`` as the one parameter ``id_set`` reads."""
     return json.dumps(values)
 
 
-def footprint(conn: sqlite3.Connection, customer_id: str) -> Footprint | None:
+def id_set(conn: Connection) -> str:
+    """SQL: a set of ids given as one parameter (``ids``), however many."""
+    return f"({conn.dialect.each_text('?')})"
+
+
+def merged_too(conn: Connection) -> str:
+    """SQL: the customers whose ids are the one parameter, and those merged into them, at
+    any depth."""
+    merged_into = conn.dialect.json_text("c.metadata", "merged_into")
+    return (
+        f"with recursive identity(id) as ({conn.dialect.each_text('?')} union "
+        f"select c.id from customers c join identity i on {merged_into} = i.id) "
+        "select id from identity"
+    )
+
+
+def footprint(conn: Connection, customer_id: str) -> Footprint | None:
     """Everything that identifies the customer's rows; None if there is no such customer."""
     if conn.execute("select 1 from customers where id = ?", [customer_id]).fetchone() is None:
         return None
-    identities = [row[0] for row in conn.execute(MERGED_TOO, [ids([customer_id])])]
+    identities = [row[0] for row in conn.execute(merged_too(conn), [ids([customer_id])])]
     found = conn.execute(
-        f"select id, state from conversations where customer_id in {IDS} order by created_at",
+        f"select id, state from conversations where customer_id in {id_set(conn)} "
+        "order by created_at",
         [ids(identities)],
     ).fetchall()
     conversations = [row[0] for row in found]
@@ -58,20 +68,20 @@ def footprint(conn: sqlite3.Connection, customer_id: str) -> Footprint | None:
     )
 
 
-def _phones(conn: sqlite3.Connection, identities: list[str], conversations: list[str]) -> list[str]:
+def _phones(conn: Connection, identities: list[str], conversations: list[str]) -> list[str]:
     """The customer's own number, and numbers typed in their chats for a code, unless such a
     number is another customer's (a typo reaching a stranger stays the stranger's)."""
     found = conn.execute(
-        f"select phone from customers where id in {IDS} and phone is not null "
-        f"union select phone from sms_codes where conversation_id in {IDS} "
+        f"select phone from customers where id in {id_set(conn)} and phone is not null "
+        f"union select phone from sms_codes where conversation_id in {id_set(conn)} "
         f"and phone not in (select phone from customers where phone is not null "
-        f"and id not in {IDS})",
+        f"and id not in {id_set(conn)})",
         [ids(identities), ids(conversations), ids(identities)],
     ).fetchall()
     return sorted(row[0] for row in found)
 
 
-def find(conn: sqlite3.Connection, text: str) -> str | None:
+def find(conn: Connection, text: str) -> str | None:
     """The customer a customer id, a conversation id or a phone number (as typed) names."""
     text = text.strip()
     row = conn.execute("select id from customers where id = ?", [text]).fetchone()
@@ -83,7 +93,7 @@ def find(conn: sqlite3.Connection, text: str) -> str | None:
     return row[0] if row else None
 
 
-def rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def rows(conn: Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Rows as dicts keyed by column name."""
     cursor = conn.execute(sql, params)
     names = [column[0] for column in cursor.description]

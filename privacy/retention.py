@@ -8,11 +8,11 @@ ones are gone. Texts sent outside any conversation (codes, keyword answers) olde
 cutoff go the same way. SMS opt-outs stay: they are the number's standing instruction.
 """
 
-import sqlite3
 from datetime import datetime
 from typing import Literal
 
 from escalation import State
+from escalation.database import Connection
 from privacy.removal import (
     anonymise_conversations,
     delete_conversations,
@@ -42,7 +42,7 @@ def _texts_sql(mode: Mode) -> str:
     return f"where conversation_id is null and created_at < :cutoff {not_done}"
 
 
-def preview(conn: sqlite3.Connection, cutoff: datetime, mode: Mode) -> dict[str, int]:
+def preview(conn: Connection, cutoff: datetime, mode: Mode) -> dict[str, int]:
     """What a run would do now, changing nothing."""
     params = {"cutoff": cutoff.isoformat()}
     (conversations,) = conn.execute(_due_sql(mode, "count(*)"), params).fetchone()
@@ -53,7 +53,7 @@ def preview(conn: sqlite3.Connection, cutoff: datetime, mode: Mode) -> dict[str,
 
 
 def next_batch(
-    conn: sqlite3.Connection, cutoff: datetime, mode: Mode, now: datetime
+    conn: Connection, cutoff: datetime, mode: Mode, now: datetime
 ) -> tuple[list[str], dict[str, int]]:
     """Anonymise or delete the next batch of due conversations, and the customers left with
     nothing else; the conversations done (fewer than ``BATCH``: the last batch) and counts."""
@@ -74,7 +74,7 @@ def next_batch(
     return conversations, counts
 
 
-def old_texts(conn: sqlite3.Connection, cutoff: datetime, mode: Mode) -> int:
+def old_texts(conn: Connection, cutoff: datetime, mode: Mode) -> int:
     """Texts outside conversations sent before the cutoff: numbers and words out, or deleted."""
     action = (
         "delete from sms_deliveries"

@@ -9,17 +9,17 @@ checkpoints the write-ahead log, so that the removed words are gone from the fil
 """
 
 import json
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from channels.schema import migrations as sms_migrations
-from escalation import NotFound, SqliteAgents, SqliteDatabase
+from escalation import NotFound, SqlAgents
+from escalation.database import Connection, Database
 from helpdesk.settings import Settings
 from privacy.export import export
-from privacy.records import IDS, Footprint, find, footprint, ids, rows
+from privacy.records import Footprint, find, footprint, id_set, ids, rows
 from privacy.removal import delete_conversations, delete_customers, forget_phones
 from privacy.retention import BATCH, next_batch, old_texts, preview
 from privacy.trackers import BotTrackers
@@ -58,16 +58,16 @@ SCHEDULE = Actor(None, "schedule")
 
 
 class Privacy:
-    def __init__(self, database: SqliteDatabase, settings: Settings, trackers: BotTrackers):
+    def __init__(self, database: Database, settings: Settings, trackers: BotTrackers):
         database.migrate(sms_migrations)  # the SMS tables, even if SMS never opened this file
         self.database = database
         self.settings = settings
-        self.agents = SqliteAgents(database)
+        self.agents = SqlAgents(database)
         self.trackers = trackers
 
     @classmethod
-    def open(cls, database: SqliteDatabase, settings: Settings) -> "Privacy":
-        return cls(database, settings, BotTrackers(settings.rasa_servers))
+    def open(cls, database: Database, settings: Settings) -> "Privacy":
+        return cls(database, settings, BotTrackers.of(settings))
 
     # -- one customer ------------------------------------------------------------------------
     def find(self, text: str, actor: Actor) -> dict[str, Any]:
@@ -147,7 +147,7 @@ class Privacy:
         return result
 
     # -- the parts -------------------------------------------------------------------------------
-    def _footprint(self, conn: sqlite3.Connection, customer_id: str) -> Footprint:
+    def _footprint(self, conn: Connection, customer_id: str) -> Footprint:
         found = footprint(conn, customer_id)
         if found is None:
             raise NotFound(f"customer {customer_id}")
@@ -158,12 +158,10 @@ class Privacy:
         pages out of the write-ahead log (``checkpointed`` false: a reader held it; the next
         checkpoint, SQLite's own after 1000 pages at the latest, completes it)."""
         trackers = self.trackers.forget(conversations)
-        with self.database.read() as conn:  # outside any transaction, as a checkpoint must be
-            busy, _, _ = conn.execute("pragma wal_checkpoint(truncate)").fetchone()
-        return {"bot_trackers": trackers, "checkpointed": busy == 0}
+        return {"bot_trackers": trackers, "checkpointed": self.database.flush_removed()}
 
 
-def _summary(conn: sqlite3.Connection, found: Footprint) -> dict[str, Any]:
+def _summary(conn: Connection, found: Footprint) -> dict[str, Any]:
     """Who the customer is and what of theirs is held, for the admin deciding what to do."""
     [customer] = rows(
         conn, "select id, created_at, phone, metadata from customers where id = ?",
@@ -172,7 +170,7 @@ def _summary(conn: sqlite3.Connection, found: Footprint) -> dict[str, Any]:
     conversations = rows(
         conn,
         f"select id, state, channel, created_at, anonymised_at from conversations "
-        f"where customer_id in {IDS} order by created_at",
+        f"where customer_id in {id_set(conn)} order by created_at",
         [ids(found.identities)],
     )
     return {

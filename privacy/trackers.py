@@ -3,22 +3,36 @@ intent, and the slots (the questions tried). Rasa keeps it in its tracker store:
 server's memory by default (bot/endpoints.yml names none), or in Redis when several servers
 share conversations (``HELPDESK_REDIS_URL``).
 
-Rasa's HTTP API (enabled by ``helpdesk serve``) replaces a tracker's events; replacing them with
-none leaves an empty tracker, with nothing the customer said. Either store is shared by all the
-servers that may hold the conversation, so one server that answers is enough.
+In memory, Rasa's HTTP API (enabled by ``helpdesk serve``) replaces a tracker's events;
+replacing them with none leaves an empty tracker, with nothing the customer said. Rasa 3.6's
+Redis store merges what it is given into what it holds, so there the API cannot empty a
+tracker: its key is deleted instead. Either store is shared by all the servers that may hold
+the conversation, so one that answers is enough.
 """
 
 import logging
 
 import httpx
+import redis
+
+from helpdesk.rasa_endpoints import tracker_key
+from helpdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class BotTrackers:
-    def __init__(self, servers: list[str], timeout: float = 10.0):
+    def __init__(self, servers: list[str], token: str | None = None, timeout: float = 10.0):
         self.servers = [server.rstrip("/") for server in servers]
+        self.params = {"token": token} if token else {}  # rasa run --auth-token
         self.timeout = timeout
+
+    @classmethod
+    def of(cls, settings: Settings) -> "BotTrackers":
+        """The trackers of this deployment's Rasa servers: in Redis if they keep them there."""
+        if settings.redis_url:
+            return RedisBotTrackers(settings)
+        return cls(settings.rasa_servers, settings.rasa_token)
 
     def forget(self, conversations: list[str]) -> dict[str, int | bool]:
         """Empty the conversations' trackers: ``{"forgotten": n, "unreachable": bool}``.
@@ -40,9 +54,30 @@ class BotTrackers:
         for server in self.servers:
             try:
                 client.put(
-                    f"{server}/conversations/{conversation_id}/tracker/events", json=[]
+                    f"{server}/conversations/{conversation_id}/tracker/events",
+                    json=[],
+                    params=self.params,
                 ).raise_for_status()
                 return True
             except httpx.HTTPError as error:
                 log.warning("Rasa at %s did not empty a tracker: %s", server, error)
         return False
+
+
+class RedisBotTrackers(BotTrackers):
+    def __init__(self, settings: Settings, timeout: float = 10.0):
+        self.settings = settings
+        self.timeout = timeout
+
+    def forget(self, conversations: list[str]) -> dict[str, int | bool]:
+        """Delete the conversations' trackers from Redis (see the module's docstring)."""
+        if not conversations:
+            return {"forgotten": 0, "unreachable": False}
+        keys = [tracker_key(self.settings, conversation) for conversation in conversations]
+        try:
+            with redis.Redis.from_url(self.settings.redis_url, socket_timeout=self.timeout) as r:
+                r.delete(*keys)
+        except redis.RedisError as error:
+            log.warning("Redis did not delete the bot's trackers: %s", error)
+            return {"forgotten": 0, "unreachable": True}
+        return {"forgotten": len(conversations), "unreachable": False}

@@ -6,6 +6,8 @@ import pytest
 
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
+from tests import databases
+from tests.databases import drop_schemas
 from tests.factories import copy_database
 
 ROOT = Path(__file__).parents[1]
@@ -34,3 +36,30 @@ def new_kb(tmp_path, settings) -> KnowledgeBase:
 def demo_copy(demo_kb, tmp_path, settings) -> KnowledgeBase:
     """A copy of the demo knowledge base that a test may change."""
     return KnowledgeBase.open(copy_database(demo_kb.path, tmp_path / "kb.db"), settings)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_engine(request, monkeypatch) -> str:
+    """The contract tests of the stores (``pytestmark = pytest.mark.usefixtures(...)``) run
+    on both engines, whichever the run is on (tests/databases.py)."""
+    monkeypatch.setattr(databases, "ENGINE", request.param)
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _close_databases():
+    """The databases a test opened, closed when it ends (those of fixtures of a wider scope,
+    opened before it began, stay open): PostgreSQL's connections are not left to the garbage
+    collector."""
+    before = len(databases.opened)
+    yield
+    for database in databases.opened[before:]:
+        database.close()
+    del databases.opened[before:]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_schemas():
+    """The PostgreSQL schemas the tests made (tests/databases.py), dropped at the end."""
+    yield
+    drop_schemas()

@@ -1,6 +1,7 @@
 """Start the real service (API, Rasa server, action server) for end-to-end tests."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from helpdesk.settings import RATE_LIMITED
+from tests.databases import database_env
 
 BIN = Path(sys.executable).parent
 # Here one client plays every customer and agent of a test or a benchmark: budgets that no one
@@ -78,7 +80,7 @@ class Service:
             os.environ
             | GENEROUS_BUDGETS
             | {
-                "HELPDESK_DB": str(self.db),
+                **database_env(self.db),
                 "HELPDESK_API_PORT": str(self.ports["api"]),
                 "HELPDESK_RASA_PORT": str(self.ports["rasa"]),
                 "HELPDESK_ACTIONS_PORT": str(self.ports["actions"]),
@@ -88,6 +90,8 @@ class Service:
                 **settings,
             }
         )
+        self.rasa_token = secrets.token_urlsafe(16)
+        self.env["HELPDESK_RASA_TOKEN"] = self.rasa_token
         self.url = f"http://127.0.0.1:{self.ports['api']}"
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.standin_url = f"http://127.0.0.1:{self.ports['sms']}"
@@ -109,6 +113,13 @@ class Service:
         self.stop()
         raise RuntimeError(
             f"the service did not start:\n{self.log.read_text(errors='replace')[-3000:]}"
+        )
+
+    def tracker(self, conversation_id: str, rasa_url: str | None = None) -> httpx.Response:
+        """The bot's tracker of the conversation, through Rasa's HTTP API (with its token)."""
+        return httpx.get(
+            f"{rasa_url or self.rasa_url}/conversations/{conversation_id}/tracker",
+            params={"token": self.rasa_token},
         )
 
     def stop(self) -> None:

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
 from tests.clients import PASSWORD, Console, Customer
+from tests.databases import database_env, open_database_at
 from tests.servers import free_port, start_api, stop
 
 
@@ -19,13 +20,13 @@ from tests.servers import free_port, start_api, stop
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("agent-api")
     db = folder / "helpdesk.db"
-    agents = SqliteAgents(SqliteDatabase(db))
+    agents = SqlAgents(open_database_at(db))
     agents.add("anna", PASSWORD, display_name="Anna", capacity=20)
     agents.add("bob", PASSWORD, display_name="Bob")
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     port = free_port()
     env = os.environ | {
-        "HELPDESK_DB": str(db),
+        **database_env(db),
         "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
         "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: the bot is "unavailable"
         "HELPDESK_REOPEN_WINDOW_MINUTES": "0.02",
@@ -150,7 +151,7 @@ def test_signing_out_goes_offline(server):
     bob.http.put("/api/agent/presence", json={"presence": "online"}, headers=headers)
     assert bob.post("/api/auth/logout").status_code == 200
     assert bob.http.get("/api/auth/me").status_code == 401
-    agents = SqliteAgents(SqliteDatabase(server["db"]))
+    agents = SqlAgents(open_database_at(server["db"]))
     assert agents.by_username("bob").presence == "offline"
 
 

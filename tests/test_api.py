@@ -6,6 +6,7 @@ import subprocess
 import httpx
 import pytest
 
+from tests.databases import database_env
 from tests.factories import article, write_jsonl
 from tests.servers import BIN, free_port, start_api, stop
 
@@ -35,7 +36,7 @@ def api(tmp_path_factory):
     command = [BIN / "helpdesk", "kb", "import", source, "--db", db]
     subprocess.run(command, check=True, capture_output=True)
     port = free_port()
-    server = start_api(port, os.environ | {"HELPDESK_DB": str(db)}, folder / "api.log")
+    server = start_api(port, os.environ | database_env(db), folder / "api.log")
     base = f"http://127.0.0.1:{port}"
     yield httpx.Client(base_url=base, timeout=10)
     stop(server)

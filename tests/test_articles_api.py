@@ -7,7 +7,8 @@ import os
 import httpx
 import pytest
 
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
+from tests.databases import database_env, open_database_at
 from tests.factories import copy_database
 from tests.servers import free_port, start_api, stop
 
@@ -25,12 +26,12 @@ PARKING = {
 def server(tmp_path_factory, demo_kb):
     folder = tmp_path_factory.mktemp("articles-api")
     db = copy_database(demo_kb.path, folder / "helpdesk.db")
-    agents = SqliteAgents(SqliteDatabase(db))
+    agents = SqlAgents(open_database_at(db))
     agents.add("anna", PASSWORD, display_name="Anna")
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     port = free_port()
     env = os.environ | {
-        "HELPDESK_DB": str(db),
+        **database_env(db),
         "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
         "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: no bot needed here
     }

@@ -10,7 +10,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
+from tests.databases import database_env, open_database_at
 from tests.factories import copy_database
 from tests.servers import free_port, start_api, stop
 
@@ -25,10 +26,10 @@ HOSTILE = '<img src=x onerror="window.__xss=1">'
 def server(tmp_path_factory, demo_kb):
     folder = tmp_path_factory.mktemp("articles-browser")
     db = copy_database(demo_kb.path, folder / "helpdesk.db")
-    SqliteAgents(SqliteDatabase(db)).add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
+    SqlAgents(open_database_at(db)).add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     port = free_port()
     env = os.environ | {
-        "HELPDESK_DB": str(db),
+        **database_env(db),
         "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
         "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: no bot needed here
     }

@@ -13,7 +13,6 @@ a Twilio address where nothing listens, so that webhooks check signatures and no
 
 import json
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +25,10 @@ from websockets.sync.client import connect
 
 from api.app import create_app
 from channels.twilio import signature
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
+from tests.databases import database_env, open_database_at, row_counts
 from tests.factories import article, write_jsonl
 from tests.servers import free_port, start_api, stop
 
@@ -248,7 +248,7 @@ def _customer(url: str, say: str | None = "I need a person") -> tuple[str, str]:
 def world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("authz")
     db = folder / "helpdesk.db"
-    agents = SqliteAgents(SqliteDatabase(db))
+    agents = SqlAgents(open_database_at(db))
     for caller, username in STAFF.items():
         role = {"agent": Role.AGENT, "manager": Role.MANAGER, "admin": Role.ADMIN}[caller]
         agents.add(username, PASSWORD, role, display_name=username.title())
@@ -259,7 +259,7 @@ def world(tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = os.environ | {
-        "HELPDESK_DB": str(db),
+        **database_env(db),
         "HELPDESK_COOKIE_SECURE": "false",
         "HELPDESK_RASA_PORT": str(free_port()),
         "HELPDESK_AUTO_ASSIGN": "false",
@@ -371,10 +371,7 @@ def test_who_may_call_what(world, method, template):
 
 
 def _row_counts(db) -> dict[str, int]:
-    with sqlite3.connect(db) as connection:
-        names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        tables = [name for (name,) in names]
-        return {t: connection.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    return row_counts(open_database_at(db))
 
 
 def test_twilio_webhooks_need_twilios_signature_and_store_nothing_without_it(world):

@@ -8,8 +8,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase, State
+from escalation import Role, Sender, SqlAgents, SqlConversationStore, State
 from tests.clients import Customer
+from tests.databases import open_database_at
 from tests.servers import Service
 
 
@@ -24,8 +25,8 @@ def texts(reply: dict) -> str:
     return "\n".join(m["text"] for m in reply["messages"])
 
 
-def store(service: Service) -> SqliteConversationStore:
-    return SqliteConversationStore(SqliteDatabase(service.db))
+def store(service: Service) -> SqlConversationStore:
+    return SqlConversationStore(open_database_at(service.db))
 
 
 def handoff(service: Service, conversation_id: str) -> dict:
@@ -148,11 +149,11 @@ def test_out_of_scope_gets_no_wrong_answer(service, text):
 def test_after_the_handoff_messages_never_reach_rasa(service):
     customer = Customer(service.url, "en")
     customer.say("I want to talk to a human")
-    tracker = httpx.get(f"{service.rasa_url}/conversations/{customer.id}/tracker").json()
+    tracker = service.tracker(customer.id).json()
     seen = [e for e in tracker["events"] if e["event"] == "user"]
     reply = customer.say("hello? are you there?")
     assert reply["messages"] == [] and reply["conversation"]["state"] == "queued"
-    tracker = httpx.get(f"{service.rasa_url}/conversations/{customer.id}/tracker").json()
+    tracker = service.tracker(customer.id).json()
     assert [e for e in tracker["events"] if e["event"] == "user"] == seen
     history = customer.http.get(
         f"/api/conversations/{customer.id}/messages", headers=customer.headers
@@ -179,6 +180,25 @@ def test_tokens_lengths_and_repeats(service):
     assert [m["text"] for m in history].count("where is my order?") == 1
 
 
+def test_a_message_stored_by_a_worker_that_died_before_the_reply_is_answered_when_retried(
+    service,
+):
+    customer = Customer(service.url, "en")
+    # What a worker killed between storing the message and storing the bot's reply leaves
+    store(service).add_message(
+        customer.id, Sender.CUSTOMER, "where is my order?", client_message_id="cut-off",
+        metadata={"language": "en"}, channel="web",
+    )  # fmt: skip
+    url = f"/api/conversations/{customer.id}/messages"
+    body = {"text": "where is my order?", "client_message_id": "cut-off"}
+    retried = customer.http.post(url, json=body, headers=customer.headers).json()
+    assert retried["messages"] and {m["sender"] for m in retried["messages"]} == {"bot"}
+    again = customer.http.post(url, json=body, headers=customer.headers).json()
+    assert again["messages"] == retried["messages"]  # answered once: now a plain repeat
+    history = customer.http.get(url, headers=customer.headers).json()["messages"]
+    assert [m["text"] for m in history].count("where is my order?") == 1
+
+
 def test_the_stream_carries_messages_typing_and_state_live(service):
     customer = Customer(service.url, "en")
     stream = service.url.replace("http", "ws") + f"/api/conversations/{customer.id}/stream"
@@ -198,7 +218,7 @@ def test_the_stream_carries_messages_typing_and_state_live(service):
 
 def test_an_article_a_manager_just_saved_is_the_bots_next_answer(service):
     """Last in this module: the article stays in the base."""
-    agents = SqliteAgents(SqliteDatabase(service.db))
+    agents = SqlAgents(open_database_at(service.db))
     mia = agents.add("mia", "manager-password", Role.MANAGER)
     token = agents.open_session(mia.id, "token", timedelta(hours=1))  # a script's bearer token
     article = {
@@ -214,5 +234,7 @@ def test_an_article_a_manager_just_saved_is_the_bots_next_answer(service):
         timeout=60,
     )
     assert created.status_code == 201, created.text
-    reply = Customer(service.url, "ru").say("где можно припарковать машину рядом с вами?")
+    # Worded as every trained model seen so far takes for a question: training is not seeded,
+    # and one model read "где можно припарковать машину рядом с вами?" as a complaint
+    reply = Customer(service.url, "ru").say("есть ли у вас парковка?")
     assert "free parking for customers" in texts(reply)

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from escalation import SqliteConversationStore, SqliteDatabase
+from escalation import SqlConversationStore
+from tests.databases import open_database_at
 from tests.servers import Service, free_port, start_api, stop
 
 
@@ -65,7 +66,7 @@ def test_the_customer_is_told_and_queued_and_nothing_is_lost(
     assert reply["conversation"]["state"] == "queued"
     assert reply["messages"][0]["sender"] == "system" and expected in reply["messages"][0]["text"]
     assert http.get(url, headers=headers).json()["messages"][0]["text"] == text
-    store = SqliteConversationStore(SqliteDatabase(service.db))
+    store = SqlConversationStore(open_database_at(service.db))
     [queued] = [e for e in store.events(created["conversation_id"]) if e.data.get("to") == "queued"]
     assert queued.data["handoff"]["reason"] == "bot_unavailable"
     assert created["conversation_id"] in log.read_text()  # the error is logged with the id

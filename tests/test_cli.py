@@ -1,12 +1,14 @@
 """The `helpdesk kb` and `helpdesk users` commands, run as a customer would run them."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.databases import database_env, open_database_at, stored_bytes
 from tests.factories import article, write_jsonl
 
 HELPDESK = str(Path(sys.executable).parent / "helpdesk")
@@ -14,7 +16,11 @@ HELPDESK = str(Path(sys.executable).parent / "helpdesk")
 
 def helpdesk(*args: str, db: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [HELPDESK, *args, "--db", str(db)], capture_output=True, text=True, timeout=300
+        [HELPDESK, *args, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | database_env(db),
     )
 
 
@@ -96,6 +102,7 @@ def test_users_add_list_disable(tmp_path):
         [HELPDESK, "users", "add", "anna", "--role", "manager", "--name", "Anna K",
          "--languages", "ru", "--tags", "warranty,repair", "--db", str(db)],
         input="s3cret-pass\ns3cret-pass\n", capture_output=True, text=True, timeout=60,
+        env=os.environ | database_env(db),
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     again = helpdesk("users", "add", "anna", "--password", "s3cret-pass", db=db)
@@ -111,11 +118,11 @@ def test_users_add_list_disable(tmp_path):
         ("anna", "manager", "Anna K")
     ]
     assert listed[0]["languages"] == ["ru"] and listed[0]["tags"] == ["warranty", "repair"]
-    from escalation import SqliteAgents, SqliteDatabase
+    from escalation import SqlAgents
 
-    agents = SqliteAgents(SqliteDatabase(db))
+    agents = SqlAgents(open_database_at(db))
     assert agents.authenticate("anna", "s3cret-pass") is not None
-    assert "s3cret-pass" not in db.read_bytes().decode("latin-1")  # only the hash is stored
+    assert b"s3cret-pass" not in stored_bytes(db)  # only the hash is stored
     assert helpdesk("users", "disable", "anna", db=db).returncode == 0
     assert agents.authenticate("anna", "s3cret-pass") is None
     assert helpdesk("users", "disable", "nobody", db=db).returncode == 1

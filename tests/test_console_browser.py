@@ -8,8 +8,9 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect, sync_playwright
 
-from escalation import Role, SqliteAgents, SqliteConversationStore, SqliteDatabase
+from escalation import Role, SqlAgents, SqlConversationStore
 from tests.clients import Customer
+from tests.databases import open_database_at
 from tests.servers import Service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +23,7 @@ HOSTILE = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2;a
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     running = Service(tmp_path_factory.mktemp("console")).start()
-    agents = SqliteAgents(SqliteDatabase(running.db))
+    agents = SqlAgents(open_database_at(running.db))
     agents.add("anna", PASSWORD, display_name="Anna")
     agents.add("bob", PASSWORD, display_name="Bob")
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
@@ -167,7 +168,7 @@ def test_the_console_speaks_russian_and_a_manager_marks_a_vip(service, browser):
     expect(mia.get_by_test_id("handoff-reason")).to_have_text("Попросил сотрудника")
     mia.get_by_test_id("vip-toggle").click()
     expect(mia.get_by_test_id("vip-toggle")).to_have_text("Снять статус VIP")
-    store = SqliteConversationStore(SqliteDatabase(service.db))
+    store = SqlConversationStore(open_database_at(service.db))
     assert store.customer(store.get(customer.id).customer_id)["vip"] is True
     anna = sign_in(browser, service, "anna")
     open_from_queue(anna, customer.id)

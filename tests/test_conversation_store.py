@@ -1,4 +1,5 @@
-"""The conversation store on a real SQLite file: durable, idempotent, never backwards."""
+"""The conversation store on a real SQLite file and a real PostgreSQL database: durable,
+idempotent, never backwards."""
 
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
@@ -9,15 +10,19 @@ from escalation import (
     InvalidTransition,
     NotFound,
     Sender,
-    SqliteConversationStore,
-    SqliteDatabase,
+    SqlConversationStore,
     State,
 )
+from tests import databases
+from tests.databases import open_database_at
+
+# The contract of the stores: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 
 @pytest.fixture
-def store(tmp_path) -> SqliteConversationStore:
-    return SqliteConversationStore(SqliteDatabase(tmp_path / "conversations.db"))
+def store(tmp_path) -> SqlConversationStore:
+    return SqlConversationStore(open_database_at(tmp_path / "conversations.db"))
 
 
 def test_a_new_conversation_is_with_the_bot_and_its_token_opens_only_it(store):
@@ -118,8 +123,9 @@ def test_concurrent_writers_in_threads_lose_nothing(store):
     assert {m.text for m in stored} == {f"m{i}" for i in range(200)}
 
 
-def _write_from_another_process(path, conversation_id, worker):
-    store = SqliteConversationStore(SqliteDatabase(path))
+def _write_from_another_process(path, conversation_id, worker, engine):
+    databases.ENGINE = engine  # a process of its own: the engine of the test that started it
+    store = SqlConversationStore(open_database_at(path))
     for i in range(50):
         store.add_message(
             conversation_id, Sender.CUSTOMER, f"{worker}-{i}", client_message_id=f"{worker}-{i}"
@@ -130,12 +136,12 @@ def _write_from_another_process(path, conversation_id, worker):
         )
 
 
-def test_concurrent_processes_on_one_file_lose_and_duplicate_nothing(tmp_path):
+def test_concurrent_processes_on_one_database_lose_and_duplicate_nothing(tmp_path, each_engine):
     path = tmp_path / "conversations.db"
-    conversation, _ = SqliteConversationStore(SqliteDatabase(path)).create_conversation("web", "en")
+    conversation, _ = SqlConversationStore(open_database_at(path)).create_conversation("web", "en")
     workers = [
         multiprocessing.get_context("spawn").Process(
-            target=_write_from_another_process, args=(path, conversation.id, w)
+            target=_write_from_another_process, args=(path, conversation.id, w, each_engine)
         )
         for w in range(4)
     ]
@@ -144,6 +150,6 @@ def test_concurrent_processes_on_one_file_lose_and_duplicate_nothing(tmp_path):
     for worker in workers:
         worker.join(timeout=120)
         assert worker.exitcode == 0
-    stored = SqliteConversationStore(SqliteDatabase(path)).messages(conversation.id)
+    stored = SqlConversationStore(open_database_at(path)).messages(conversation.id)
     assert [m.seq for m in stored] == list(range(1, 201))
     assert sorted(m.text for m in stored) == sorted(f"{w}-{i}" for w in range(4) for i in range(50))

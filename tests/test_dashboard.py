@@ -24,9 +24,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from analytics.kpis import compute
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
+from escalation.database import Database
 from helpdesk.settings import Settings
 from knowledge import KnowledgeBase
+from tests.databases import database_env, open_database_at
 from tests.servers import free_port, start_api, stop
 from tests.test_kpis import NOV_23, NOV_25, Story, at, two_days
 
@@ -53,7 +55,7 @@ ORDER = ["where is my order??", "где мой заказ"]
 FORMULA_NAME = '=HYPERLINK("https://evil.example","click")'
 
 
-def failed_questions(story: Story, database: SqliteDatabase) -> None:
+def failed_questions(story: Story, database: Database) -> None:
     """10 November: questions the base had no answer for, and answers that did not help."""
     outcomes = [{"query": text, "decision": "fallback"} for text in [*LOYALTY, HOSTILE]]
     outcomes += [
@@ -87,18 +89,18 @@ def hostile_agents(story: Story) -> None:
 def desk(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dashboard")
     db = folder / "helpdesk.db"
-    database = SqliteDatabase(db)
+    database = open_database_at(db)
     story = Story(database)
     two_days(story)
     failed_questions(story, database)
     hostile_agents(story)
-    agents = SqliteAgents(database)
+    agents = SqlAgents(database)
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     agents.add("oleg", PASSWORD, display_name="Oleg")
     KnowledgeBase.open(db, SETTINGS).import_demo_if_empty()  # the offered articles' questions
     port = free_port()
     env = os.environ | {
-        "HELPDESK_DB": str(db),
+        **database_env(db),
         "HELPDESK_TIMEZONE": "Europe/Moscow",
         "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
         "HELPDESK_RASA_PORT": str(free_port()),  # no bot: these pages do not talk to it

@@ -3,8 +3,16 @@ questions grouped by meaning across Russian and English, with what was wrongly o
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from analytics.gaps import knowledge_gaps
-from escalation import SqliteConversationStore, SqliteDatabase, State
+from escalation import SqlConversationStore, State
+from escalation.database import Database
+from tests.databases import open_database_at
+
+# The contract of the stores: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 LOYALTY = [
     "do you have a loyalty card for pensioners?",
@@ -14,9 +22,9 @@ LOYALTY = [
 CRYPTO = ["can I pay with bitcoin?", "можно ли оплатить заказ криптовалютой?"]
 
 
-def history(tmp_path) -> tuple[SqliteDatabase, list[str]]:
-    database = SqliteDatabase(tmp_path / "helpdesk.db")
-    store = SqliteConversationStore(database)
+def history(tmp_path) -> tuple[Database, list[str]]:
+    database = open_database_at(tmp_path / "helpdesk.db")
+    store = SqlConversationStore(database)
     ids = []
 
     def conversation() -> str:

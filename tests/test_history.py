@@ -3,7 +3,7 @@ with the real demo knowledge base: it keeps the store's rules, the KPIs and the 
 find what a dashboard should show, a seed repeats it, and live use goes on after it."""
 
 import json
-import sqlite3
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -15,51 +15,64 @@ import pytest
 
 from analytics.gaps import knowledge_gaps
 from analytics.kpis import BREAKDOWNS, compute
-from channels.sms_store import SqliteSmsStore
+from channels.sms_store import SqlSmsStore
 from devtools.history import seed_history
 from devtools.history_flows import TEAM
 from devtools.history_texts import UNCOVERED
 from escalation import (
     Sender,
-    SqliteAgents,
-    SqliteConversationStore,
-    SqliteDatabase,
+    SqlAgents,
+    SqlConversationStore,
     State,
 )
+from escalation.database import Database
 from escalation.models import TRANSITIONS
 from helpdesk.demo import create_demo_accounts
+from tests.databases import database_env, open_database_at
 
 HELPDESK = str(Path(sys.executable).parent / "helpdesk")
 DAYS, CONVERSATIONS, SEED = 56, 1000, 7
 NOW = datetime.now(UTC)
 
 
-def seeded_database(path: Path, knowledge, settings, **options) -> SqliteDatabase:
+def seeded_database(path: Path, knowledge, settings, **options) -> Database:
     """A first start: the demo accounts, then the history."""
-    database = SqliteDatabase(path)
-    create_demo_accounts(SqliteAgents(database), settings)
+    database = open_database_at(path)
+    create_demo_accounts(SqlAgents(database), settings)
     seed_history(database, knowledge, settings, progress=False, **options)
     return database
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory, demo_kb, settings) -> SqliteDatabase:
+def history(tmp_path_factory, demo_kb, settings) -> Database:
     path = tmp_path_factory.mktemp("history") / "helpdesk.db"
     return seeded_database(
         path, demo_kb, settings, days=DAYS, conversations=CONVERSATIONS, seed=SEED, end=NOW
     )
 
 
-def rows(database: SqliteDatabase, sql: str, *params) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(database.path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+class Row(tuple):
+    """A row read by position or by column name, as ``sqlite3.Row`` is, on either engine."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
 
 
-def one(database: SqliteDatabase, sql: str, *params):
+def rows(database: Database, sql: str, *params) -> list[Row]:
+    with database.read() as conn:
+        cursor = conn.execute(sql, params)
+        names = {column[0]: i for i, column in enumerate(cursor.description)}
+        found = []
+        for values in cursor.fetchall():
+            row = Row(values)
+            row.names = names
+            found.append(row)
+        return found
+
+
+def one(database: Database, sql: str, *params):
     return rows(database, sql, *params)[0][0]
 
 
@@ -104,21 +117,21 @@ def test_the_facts_on_each_row_are_as_the_store_keeps_them(history):
     assert broken("resolution_code = 'bot' and queued_at is not null") == 0
     assert broken("queued_at is not null and (language is null or priority is null "
                   "or first_response_due is null or resolution_due is null)") == 0  # fmt: skip
+    sql = history.dialect
     normal = "priority = 'normal' and queued_at is not null and "
-    assert broken(normal + "abs(julianday(first_response_due) - julianday(queued_at) - "
-                  "300 / 86400.0) > 1e-6") == 0  # fmt: skip
+    assert broken(normal + f"abs({sql.seconds('first_response_due', 'queued_at')} - 300) "
+                  "> 0.1") == 0  # fmt: skip
+    came_from, went_to = sql.json_text("e.data", "from"), sql.json_text("e.data", "to")
     assert broken(
         "reopens != (select count(*) from events e where e.conversation_id = conversations.id "
-        "and e.type = 'state' and json_extract(e.data, '$.from') = 'resolved' "
-        "and json_extract(e.data, '$.to') in ('assigned', 'bot'))"
+        f"and e.type = 'state' and {came_from} = 'resolved' and {went_to} in ('assigned', 'bot'))"
     ) == 0  # fmt: skip
     assert broken(
-        "first_assigned_at is not (select min(e.created_at) from events e where "
-        "e.conversation_id = conversations.id and e.type = 'state' "
-        "and json_extract(e.data, '$.to') = 'assigned')"
+        "first_assigned_at is distinct from (select min(e.created_at) from events e where "
+        f"e.conversation_id = conversations.id and e.type = 'state' and {went_to} = 'assigned')"
     ) == 0  # fmt: skip
     assert broken(
-        "first_response_at is not (select min(m.created_at) from messages m where "
+        "first_response_at is distinct from (select min(m.created_at) from messages m where "
         "m.conversation_id = conversations.id and m.sender = 'agent')"
     ) == 0  # fmt: skip
 
@@ -130,7 +143,7 @@ def test_the_history_has_every_kind_of_conversation(history):
         "resolution_code = 'abandoned'", "spam": "resolution_code = 'spam'",
         "reopened": "reopens > 0", "closed": "state = 'closed'", "still with the bot":
         "state = 'bot'", "followed on": "previous_id is not null", "high priority":
-        "priority = 'high'", "asked for a later reply": "reply_later = 1",
+        "priority = 'high'", "asked for a later reply": "reply_later",
     }  # fmt: skip
     for kind, where in kinds.items():
         assert one(history, f"select count(*) from conversations where {where}") >= 3, kind
@@ -167,8 +180,9 @@ def test_bot_outcomes_are_as_the_bot_reports_them_with_the_real_articles(history
         assert data["reaction"] in (None, "helped", "did_not_help")
         if data["decision"] == "answer":
             article = demo_kb.article(data["article_id"])
+            answered = history.dialect.json_text("metadata", "article_id")
             shown = rows(history, "select text from messages where conversation_id = ? and "
-                                  "json_extract(metadata, '$.article_id') = ?",
+                                  f"{answered} = ?",
                          outcome["conversation_id"], data["article_id"])  # fmt: skip
             assert article["answer"] in [m["text"] for m in shown]
         else:
@@ -214,17 +228,18 @@ def test_what_went_by_sms_is_recorded_as_delivered_so_nothing_is_texted_again(hi
     assert one(history, "select count(*) from customers c where phone is null and exists "
                         "(select 1 from conversations v where v.customer_id = c.id "
                         "and v.channel = 'sms')") == 0  # fmt: skip
-    store = SqliteConversationStore(history)
-    assert store.outbound("sms", SqliteSmsStore(history).last_message_id(), 10) == []
+    store = SqlConversationStore(history)
+    assert store.outbound("sms", SqlSmsStore(history).last_message_id(), 10) == []
 
 
 def test_the_work_is_done_by_the_demo_accounts_and_demo_agents(history):
-    agents = {a.username: a for a in SqliteAgents(history).all()}
+    agents = {a.username: a for a in SqlAgents(history).all()}
     assert set(agents) == {m.username for m in TEAM}
     assert agents["agent"].display_name == "Anna" and agents["manager"].display_name == "Mark"
     assert all(agents[m.username].role == "agent" for m in TEAM if m.username.startswith("demo-"))
+    by = history.dialect.json_text("data", "by")
     added = rows(history, "select target from audit where action = 'user_added' "
-                          "and json_extract(data, '$.by') = 'demo history'")  # fmt: skip
+                          f"and {by} = 'demo history'")  # fmt: skip
     assert {r[0] for r in added} == {m.username for m in TEAM if m.username.startswith("demo-")}
     worked = {r[0] for r in rows(history, "select distinct assignee_id from conversations")}
     assert {a.id for a in agents.values()} <= worked
@@ -313,13 +328,13 @@ def _languages(texts: list[str]) -> set[str]:
 
 
 # -- repeatable, and live use after it -------------------------------------------------------
-def dump(database: SqliteDatabase) -> str:
+def dump(database: Database) -> str:
     """Every seeded table, with agents named by username (their ids differ per database)."""
     tables = ("customers", "conversations", "messages", "events", "feedback", "notes",
               "sms_deliveries")  # fmt: skip
     text = json.dumps({t: [list(r) for r in rows(database, f"select * from {t} order by 1")]
                        for t in tables}, ensure_ascii=False)  # fmt: skip
-    for agent in SqliteAgents(database).all():
+    for agent in SqlAgents(database).all():
         text = text.replace(agent.id, agent.username)
     return text
 
@@ -335,8 +350,8 @@ def test_the_same_seed_gives_the_same_history(tmp_path, demo_kb, settings):
 
 
 def test_live_conversations_go_on_after_seeding(history):
-    store = SqliteConversationStore(history)
-    agents = SqliteAgents(history)
+    store = SqlConversationStore(history)
+    agents = SqlAgents(history)
     anna = agents.by_username("agent")
     assert store.in_state(State.QUEUED) == [] and store.held_by(anna.id) == []
     assert store.quiet_after_answer(datetime.now(UTC)) == []  # the sweep has nothing to do
@@ -357,7 +372,7 @@ def test_seeding_again_replaces_the_demo_history_and_keeps_live_conversations(
     tmp_path, demo_kb, settings
 ):
     database = seeded_database(tmp_path / "h.db", demo_kb, settings, days=5, conversations=60)
-    store = SqliteConversationStore(database)
+    store = SqlConversationStore(database)
     live, _ = store.create_conversation("web", "en")
     store.add_message(live.id, Sender.CUSTOMER, "hello")
     before = {r[0] for r in rows(database, "select id from conversations where id != ?", live.id)}
@@ -375,14 +390,17 @@ def test_seeding_again_replaces_the_demo_history_and_keeps_live_conversations(
 def test_helpdesk_dev_history_seeds_an_empty_database_and_reseeds(tmp_path):
     db = tmp_path / "helpdesk.db"
     command = [HELPDESK, "dev", "history", "--days", "3", "--conversations", "40", "--db", str(db)]
-    first = subprocess.run([*command, "--seed", "3"], capture_output=True, text=True, timeout=300)
+    env = os.environ | database_env(db)
+    first = subprocess.run(
+        [*command, "--seed", "3"], capture_output=True, text=True, timeout=300, env=env
+    )
     assert first.returncode == 0, first.stderr
     assert "Imported the demo knowledge base" in first.stdout
     assert "Created the demo agent account: agent / " in first.stdout
     assert "Seeded a demo history:" in first.stdout and "(seed 3)" in first.stdout
-    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0, again.stderr
-    count = one(SqliteDatabase(db), "select count(*) from conversations")
+    count = one(open_database_at(db), "select count(*) from conversations")
     assert f"Seeded a demo history: {count} conversations, in place of" in again.stdout
     assert "Created the demo" not in again.stdout
     bad = subprocess.run([*command, "--days", "0"], capture_output=True, text=True)

@@ -9,9 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from analytics.kpis import compute, percentile
-from escalation import SqliteDatabase
+from escalation.database import Database
 from helpdesk import cli
 from helpdesk.settings import Settings
+from tests.databases import database_env, open_database_at
+
+# The contract of the stores: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # UTC+3 all year
 SETTINGS = Settings(timezone="Europe/Moscow")  # deflection window 24 h, FCR window 72 h
@@ -32,7 +37,7 @@ class Story:
     """A help desk's history written row by row with explicit times, through the real schema:
     each step sets what the desk would have set at that moment."""
 
-    def __init__(self, database: SqliteDatabase, zone: ZoneInfo = MOSCOW):
+    def __init__(self, database: Database, zone: ZoneInfo = MOSCOW):
         self.database, self.zone = database, zone
 
     def _run(self, sql: str, *params) -> None:
@@ -235,8 +240,8 @@ def two_days(story: Story) -> None:
 
 
 @pytest.fixture
-def database(tmp_path) -> SqliteDatabase:
-    database = SqliteDatabase(tmp_path / "helpdesk.db")
+def database(tmp_path) -> Database:
+    database = open_database_at(tmp_path / "helpdesk.db")
     two_days(Story(database))
     return database
 
@@ -443,7 +448,7 @@ def test_a_filter_gives_that_group_as_the_whole(database):
 
 def test_daylight_saving_changes_keep_local_days(tmp_path):
     berlin = ZoneInfo("Europe/Berlin")  # summer time ends on 25 October 2026 at 03:00
-    story = Story(SqliteDatabase(tmp_path / "berlin.db"), zone=berlin)
+    story = Story(open_database_at(tmp_path / "berlin.db"), zone=berlin)
     story.writes("saturday-night", "X", "10-25 00:30")  # 22:30 UTC on the 24th, UTC+2
     story.writes("sunday-night", "Y", "10-25 23:30")  # 22:30 UTC on the 25th, UTC+1
     story.writes("monday-early", "Z", "10-26 00:30")  # 23:30 UTC on the 25th
@@ -491,18 +496,16 @@ def runner(monkeypatch) -> CliRunner:
     cli.get_settings.cache_clear()
 
 
-def test_the_command_prints_the_same_figures(database, runner):
+def test_the_command_prints_the_same_figures(database, runner, tmp_path):
     args = [
         "kpi",
         "--json",
-        "--db",
-        str(database.path),
         "--from",
         "2026-11-23",
         "--to",
         "2026-11-25",
     ]
-    result = runner.invoke(cli.app, args)
+    result = runner.invoke(cli.app, args, env=database_env(tmp_path / "helpdesk.db"))
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     expected = compute(database, NOV_23, NOV_25, SETTINGS)  # at the same moment, near enough
@@ -512,9 +515,10 @@ def test_the_command_prints_the_same_figures(database, runner):
     assert printed["overall"]["first_contact_resolution"] == rate(5, 8)
 
 
-def test_the_command_prints_a_table(database, runner):
-    args = ["kpi", "--db", str(database.path), "--from", "2026-11-23", "--to", "2026-11-25"]
-    result = runner.invoke(cli.app, [*args, "--by", "agent"])
+def test_the_command_prints_a_table(database, runner, tmp_path):
+    args = ["kpi", "--from", "2026-11-23", "--to", "2026-11-25"]
+    env = database_env(tmp_path / "helpdesk.db")
+    result = runner.invoke(cli.app, [*args, "--by", "agent"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "All conversations, 2026-11-23 to 2026-11-25 (exclusive), Europe/Moscow"
@@ -524,12 +528,12 @@ def test_the_command_prints_a_table(database, runner):
     assert any(line.rstrip().endswith("4/13") for line in lines)
     assert "agent: Anna Petrova" in lines
     assert "first response time" in result.output and "median 3m 00s" in result.output
-    refused = runner.invoke(cli.app, [*args, "--by", "customer"])
+    refused = runner.invoke(cli.app, [*args, "--by", "customer"], env=env)
     assert refused.exit_code == 2 and "--by must be one of" in refused.output
 
 
-def test_the_command_defaults_to_the_last_seven_days(database, runner):
-    result = runner.invoke(cli.app, ["kpi", "--json", "--db", str(database.path)])
+def test_the_command_defaults_to_the_last_seven_days(database, runner, tmp_path):
+    result = runner.invoke(cli.app, ["kpi", "--json"], env=database_env(tmp_path / "helpdesk.db"))
     assert result.exit_code == 0, result.output
     window = json.loads(result.output)["window"]
     today = datetime.now(MOSCOW).date()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analytics.kpis import compute
-from channels.sms_store import SqliteSmsStore
+from channels.sms_store import SqlSmsStore
 from escalation import (
     Agent,
     Desk,
@@ -21,16 +21,17 @@ from escalation import (
     NotFound,
     Role,
     Sender,
-    SqliteAgents,
-    SqliteCasework,
-    SqliteConversationStore,
-    SqliteDatabase,
+    SqlAgents,
+    SqlCasework,
+    SqlConversationStore,
     State,
 )
+from escalation.database import Database
 from helpdesk import cli
 from helpdesk.settings import Settings
 from privacy import EXPORT_VERSION, ActiveConversations, Actor, BotTrackers, Privacy, RetentionOff
 from tests.clients import Customer
+from tests.databases import database_env, open_database_at, stored_bytes
 from tests.servers import Service, free_port
 
 ZOE_PHONE, OLEG_PHONE = "+79990001122", "+79995556677"
@@ -64,12 +65,13 @@ class HelpDesk:
     """A help desk on a real SQLite file, worked through the real stores and desk."""
 
     def __init__(self, path: Path, settings: Settings):
-        self.database = SqliteDatabase(path)
-        self.store = SqliteConversationStore(self.database)
-        self.sms = SqliteSmsStore(self.database)
-        self.agents = SqliteAgents(self.database)
+        self.path = path
+        self.database = open_database_at(path)
+        self.store = SqlConversationStore(self.database)
+        self.sms = SqlSmsStore(self.database)
+        self.agents = SqlAgents(self.database)
         self.desk = Desk(
-            self.store, self.agents, SqliteCasework(self.database), LiveEvents(), settings
+            self.store, self.agents, SqlCasework(self.database), LiveEvents(), settings
         )
         self.anna = self.agents.add("anna", PASSWORD, display_name="Anna")
         self.bob = self.agents.add("bob", PASSWORD, display_name="Bob")
@@ -112,30 +114,25 @@ class HelpDesk:
         age(self.database, conversation_id, days)
 
     def raw(self) -> bytes:
-        return raw_bytes(self.database.path)
+        return stored_bytes(self.path)
 
 
-def age(database: SqliteDatabase, conversation_id: str, days: int) -> None:
+def age(database: Database, conversation_id: str, days: int) -> None:
     """Everything of the conversation happened ``days`` earlier."""
     with database.write() as conn:
         for table, columns in TIMESTAMPS.items():
             key = "id" if table == "conversations" else "conversation_id"
+            row = "conversation_id" if table == "feedback" else "id"
             for column in columns:
                 for row_id, value in conn.execute(
-                    f"select rowid, {column} from {table} where {key} = ? and {column} is not null",
+                    f"select {row}, {column} from {table} where {key} = ? and {column} is not null",
                     [conversation_id],
                 ).fetchall():
                     moved = datetime.fromisoformat(value) - timedelta(days=days)
                     conn.execute(
-                        f"update {table} set {column} = ? where rowid = ?",
+                        f"update {table} set {column} = ? where {row} = ?",
                         [moved.isoformat(), row_id],
                     )
-
-
-def raw_bytes(path: Path) -> bytes:
-    """Every byte SQLite keeps for the database: the file, its write-ahead log and index."""
-    files = [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
-    return b"".join(f.read_bytes() for f in files if f.exists())
 
 
 @pytest.fixture
@@ -324,41 +321,39 @@ def test_retention_is_off_until_a_period_is_set(desk):
 
 # -- the CLI -----------------------------------------------------------------------------------
 @pytest.fixture
-def runner(monkeypatch) -> CliRunner:
+def runner(monkeypatch, tmp_path) -> CliRunner:
+    for name, value in database_env(tmp_path / "helpdesk.db").items():  # the desk's database
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("HELPDESK_RETENTION_DAYS", "30")
     monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))  # no bot: nothing to empty
+    monkeypatch.setenv("HELPDESK_REDIS_URL", "")  # its trackers in that bot, not in Redis
     cli.get_settings.cache_clear()
     yield CliRunner()
     cli.get_settings.cache_clear()
 
 
 def test_the_cli_exports_previews_retention_and_erases(desk, runner, tmp_path):
-    db = ["--db", str(desk.database.path)]
     out = tmp_path / "zoe.json"
-    exported = runner.invoke(
-        cli.app, ["privacy", "export", "+7 999 000 11 22", "--out", str(out), *db]
-    )
+    exported = runner.invoke(cli.app, ["privacy", "export", "+7 999 000 11 22", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert json.loads(out.read_text())["customer"]["id"] == desk.zoe
     assert out.stat().st_mode & 0o077 == 0  # the owner's alone
 
     for conversation in desk.store.of_customer(desk.oleg):
         desk.age(conversation.id, 60)
-    preview = runner.invoke(cli.app, ["privacy", "retention", "--dry-run", *db])
+    preview = runner.invoke(cli.app, ["privacy", "retention", "--dry-run"])
     assert preview.exit_code == 0 and "2 conversation(s)" in preview.output
     assert OLEG_WORDS[0].encode() in desk.raw()
 
-    unsure = runner.invoke(cli.app, ["privacy", "erase", desk.zoe, "--reason", "ticket 9", *db],
+    unsure = runner.invoke(cli.app, ["privacy", "erase", desk.zoe, "--reason", "ticket 9"],
                            input="n\n")  # fmt: skip
     assert unsure.exit_code == 1 and desk.store.customer(desk.zoe)
-    erased = runner.invoke(
-        cli.app, ["privacy", "erase", desk.zoe, "--reason", "ticket 9", "--yes", *db]
-    )
+    erased = runner.invoke(cli.app, ["privacy", "erase", desk.zoe, "--reason", "ticket 9", "--yes"])
     assert erased.exit_code == 0, erased.output
     assert "Erased 2 conversation(s)" in erased.output and "Rasa did not answer" in erased.output
     [entry] = [e for e in desk.agents.audit_log() if e["action"] == "customer_erasure"]
     assert entry["actor"] == "system" and entry["data"]["via"] == "cli" and entry["data"]["user"]
-    missing = runner.invoke(cli.app, ["privacy", "export", desk.zoe, *db])
+    missing = runner.invoke(cli.app, ["privacy", "export", desk.zoe])
     assert missing.exit_code == 1 and "no customer" in missing.output
 
 
@@ -366,7 +361,7 @@ def test_the_cli_exports_previews_retention_and_erases(desk, runner, tmp_path):
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("privacy-service")
-    agents = SqliteAgents(SqliteDatabase(folder / "helpdesk.db"))
+    agents = SqlAgents(open_database_at(folder / "helpdesk.db"))
     agents.add("anna", PASSWORD)
     agents.add("mia", PASSWORD, Role.MANAGER)
     agents.add("ada", PASSWORD, Role.ADMIN)
@@ -399,8 +394,10 @@ class Console:
 
 def tracker_text(service: Service, conversation_id: str) -> str:
     """What Rasa remembers of the conversation, as its own API gives it."""
-    response = httpx.get(f"{service.rasa_url}/conversations/{conversation_id}/tracker")
+    response = service.tracker(conversation_id)
     assert response.status_code == 200, response.text
+    unauthorised = httpx.get(f"{service.rasa_url}/conversations/{conversation_id}/tracker")
+    assert unauthorised.status_code == 401  # what customers said is not open to anyone asking
     return response.text
 
 
@@ -442,7 +439,7 @@ def test_an_admin_exports_and_erases_a_customer_and_rasa_forgets_them(service):
     assert erased.status_code == 200, erased.text
     assert erased.json()["bot_trackers"] == {"forgotten": 1, "unreachable": False}
     assert "pelican-5c2e" not in tracker_text(service, customer.id)
-    assert b"pelican-5c2e" not in raw_bytes(service.db)
+    assert b"pelican-5c2e" not in stored_bytes(service.db)
     assert customer.http.get(f"/api/conversations/{customer.id}", headers=customer.headers
                              ).status_code in (403, 404)  # fmt: skip
     audit = ada.get("/api/manager/audit").json()
@@ -456,8 +453,8 @@ def test_an_admin_exports_and_erases_a_customer_and_rasa_forgets_them(service):
 def test_an_admin_runs_retention_and_rasa_forgets_old_conversations(service):
     customer = Customer(service.url)
     customer.say("the heron-77ab question")
-    database = SqliteDatabase(service.db)  # the service's file, seen from here
-    store = SqliteConversationStore(database)
+    database = open_database_at(service.db)  # the service's file, seen from here
+    store = SqlConversationStore(database)
     store.transition(customer.id, State.RESOLVED, {"by": "bot", "how": "quiet"},
                      {"resolved_at": datetime.now(UTC), "resolution_code": "bot"})  # fmt: skip
     age(database, customer.id, 45)

@@ -17,15 +17,20 @@ from escalation import (
     Priority,
     Role,
     Sender,
-    SqliteAgents,
-    SqliteCasework,
-    SqliteConversationStore,
-    SqliteDatabase,
+    SqlAgents,
+    SqlCasework,
+    SqlConversationStore,
     State,
 )
 from escalation import desk as desk_module
 from escalation.queue import QueuePolicy, priority, worth_texting
 from helpdesk.settings import Settings
+from tests import databases
+from tests.databases import open_database_at
+
+# The contract of the stores: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -42,11 +47,11 @@ class Clock:
 
 
 def make_desk(path, **settings) -> Desk:
-    database = SqliteDatabase(path)
+    database = open_database_at(path)
     return Desk(
-        SqliteConversationStore(database),
-        SqliteAgents(database),
-        SqliteCasework(database),
+        SqlConversationStore(database),
+        SqlAgents(database),
+        SqlCasework(database),
         LiveEvents(),
         Settings(db=path, **settings),
     )
@@ -181,7 +186,8 @@ def test_many_concurrent_claims_have_exactly_one_winner_each(desk):
         assert len(claims) == 1
 
 
-def _claim_all(path, agent_id, conversation_ids, results):
+def _claim_all(path, agent_id, conversation_ids, results, engine):
+    databases.ENGINE = engine  # a process of its own: the engine of the test that started it
     desk = make_desk(path)
     agent = desk.agents.get(agent_id)
     for conversation_id in conversation_ids:
@@ -192,14 +198,17 @@ def _claim_all(path, agent_id, conversation_ids, results):
             pass
 
 
-def test_claims_from_several_processes_have_exactly_one_winner_each(tmp_path):
+def test_claims_from_several_processes_have_exactly_one_winner_each(tmp_path, each_engine):
     path = tmp_path / "helpdesk.db"
     desk = make_desk(path)
     agents = [desk.agents.add(f"agent{i}", "password-1", capacity=50) for i in range(4)]
     ids = [waiting(desk).id for _ in range(30)]
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    workers = [context.Process(target=_claim_all, args=(path, a.id, ids, results)) for a in agents]
+    workers = [
+        context.Process(target=_claim_all, args=(path, a.id, ids, results, each_engine))
+        for a in agents
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -440,14 +449,16 @@ def test_the_facts_kpis_need_are_kept_as_they_happen(desk):
     desk.claim(anna, conversation.id)
     desk.release(anna, conversation.id, None)
     desk.claim(anna, conversation.id)  # released and declined by her: a claim by hand is fine
-    first_assigned = desk.store.database.db.execute(
-        "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
-    ).fetchone()
+    with desk.store.database.read() as conn:
+        first_assigned = conn.execute(
+            "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
+        ).fetchone()
     desk.resolve(anna, conversation.id, "solved")
     desk.reopen(desk.store.get(conversation.id))
-    facts = desk.store.database.db.execute(
-        "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
-    ).fetchone()
+    with desk.store.database.read() as conn:
+        facts = conn.execute(
+            "select first_assigned_at, reopens from conversations where id = ?", [conversation.id]
+        ).fetchone()
     assert first_assigned[0] is not None and facts == (first_assigned[0], 1)  # the first claim
 
 
@@ -458,3 +469,31 @@ def test_a_customer_leaving_the_queue_abandons_the_conversation(desk):
     assert order(desk) == [stays.id]
     with pytest.raises(InvalidTransition):
         desk.customer_left(ended)  # only while waiting
+
+
+def test_api_workers_on_one_database_tell_each_change_of_place_once(tmp_path):
+    first, second = make_desk(tmp_path / "helpdesk.db"), make_desk(tmp_path / "helpdesk.db")
+    told = []
+
+    def telling(worker: Desk):
+        def conversation(conversation_id: str, event: dict, **_) -> None:
+            if event["type"] == "queue":
+                told.append((worker, conversation_id, event["position"]))
+
+        return conversation
+
+    for worker in (first, second):  # each worker's own hub: what each one tells
+        worker.live.conversation = telling(worker)
+    anna = first.agents.add("anna", "password-1")
+    a = waiting(first)
+    b = waiting(second)
+    assert told == [(first, a.id, 1), (second, b.id, 2)]  # a's place did not change: not again
+    second.set_presence(second.agents.get(anna.id), Presence.AWAY)  # a change, but not of places
+    assert len(told) == 2
+    first.claim(anna, a.id)
+    assert told[2:] == [(first, b.id, 1)]
+    second.set_presence(second.agents.get(anna.id), Presence.ONLINE)
+    assert told[3:] == []
+    first.release(anna, a.id, None)  # a back in the queue; b goes to anna, online again
+    assert first.store.get(b.id).assignee_id == anna.id
+    assert told[3:] == [(first, a.id, 1)]  # told again, though its place was 1 before

@@ -18,7 +18,8 @@ import pytest
 import redis
 from playwright.sync_api import expect, sync_playwright
 
-from escalation import SqliteAgents, SqliteDatabase
+from escalation import SqlAgents
+from tests.databases import database_env, open_database_at
 from tests.servers import free_port, start_api, stop
 
 PASSWORD = "rate-limit-password"
@@ -29,6 +30,7 @@ BUDGETS = {
     "HELPDESK_RATE_LIMIT_CONVERSATIONS": "3/2seconds;5/minute",
     "HELPDESK_RATE_LIMIT_MESSAGES": "2/2seconds",
     "HELPDESK_RATE_LIMIT_MESSAGES_IP": "4/2seconds",
+    "HELPDESK_RATE_LIMIT_READS": "3/2seconds",
     "HELPDESK_RATE_LIMIT_KB": "3/2seconds",
     "HELPDESK_RATE_LIMIT_FEEDBACK": "2/2seconds",
     # a password check takes a good part of a second on a busy test machine
@@ -44,7 +46,7 @@ def api_env(db, **settings: str) -> dict:
         os.environ
         | BUDGETS
         | {
-            "HELPDESK_DB": str(db),
+            **database_env(db),
             "HELPDESK_COOKIE_SECURE": "false",
             "HELPDESK_RASA_PORT": str(free_port()),  # no bot: customers' messages go to the queue
             **settings,
@@ -55,7 +57,7 @@ def api_env(db, **settings: str) -> dict:
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rate-limits")
-    agents = SqliteAgents(SqliteDatabase(folder / "helpdesk.db"))
+    agents = SqlAgents(open_database_at(folder / "helpdesk.db"))
     for name in ("anna", "bob"):
         agents.add(name, PASSWORD)
     env = api_env(
@@ -142,6 +144,21 @@ def test_customer_messages_per_address(url):
     assert say(client(url, "203.0.113.22"), chats[2]).status_code == 200
     after(retry_after)
     assert say(http, chats[2]).status_code == 200
+
+
+def test_reads_of_conversations_and_messages_share_a_budget_per_address(url):
+    http = client(url, "203.0.113.25")
+    chat = conversation(http)
+    headers = {"Authorization": chat["Authorization"]}
+    assert http.get(f"/api/conversations/{chat['id']}", headers=headers).status_code == 200
+    assert http.get(f"/api/conversations/{chat['id']}/messages", headers=headers).is_success
+    assert http.get("/api/conversations/no-such-id/messages", headers=headers).status_code == 403
+    retry_after = refused(http.get(f"/api/conversations/{chat['id']}", headers=headers),
+                          "3 per 2 second")  # fmt: skip
+    other = client(url, "203.0.113.26")
+    assert other.get(f"/api/conversations/{chat['id']}", headers=headers).status_code == 200
+    after(retry_after)
+    assert http.get(f"/api/conversations/{chat['id']}/messages", headers=headers).is_success
 
 
 def test_knowledge_base_searches_and_articles_share_a_budget_per_address(url):

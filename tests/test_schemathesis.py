@@ -20,7 +20,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import FailureGroup
 
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
+from tests.databases import database_env, open_database_at
 from tests.servers import free_port, start_api, stop
 
 PASSWORD = "schemathesis-password"
@@ -32,11 +33,11 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     folder = tmp_path_factory.mktemp("schemathesis")
-    agents = SqliteAgents(SqliteDatabase(folder / "helpdesk.db"))
+    agents = SqlAgents(open_database_at(folder / "helpdesk.db"))
     agents.add("mia", PASSWORD, Role.MANAGER)
     agents.add("ada", PASSWORD, Role.ADMIN)
     env = os.environ | {
-        "HELPDESK_DB": str(folder / "helpdesk.db"),
+        **database_env(folder / "helpdesk.db"),
         "HELPDESK_COOKIE_SECURE": "false",
         "HELPDESK_RASA_PORT": str(free_port()),  # no bot: customers' messages go to the queue
         "HELPDESK_AUTO_ASSIGN": "false",

@@ -14,7 +14,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from api.headers import PAGE_POLICY, SecurityHeaders
-from escalation import Role, SqliteAgents, SqliteDatabase
+from escalation import Role, SqlAgents
+from tests.databases import database_env, open_database_at
 from tests.servers import free_port, start_api, stop
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,11 +41,11 @@ REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (eve
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     folder = tmp_path_factory.mktemp("headers")
-    agents = SqliteAgents(SqliteDatabase(folder / "helpdesk.db"))
+    agents = SqlAgents(open_database_at(folder / "helpdesk.db"))
     agents.add("anna", PASSWORD, display_name="Anna")
     agents.add("mia", PASSWORD, Role.MANAGER, display_name="Mia")
     env = os.environ | {
-        "HELPDESK_DB": str(folder / "helpdesk.db"),
+        **database_env(folder / "helpdesk.db"),
         "HELPDESK_COOKIE_SECURE": "false",
         "HELPDESK_RASA_PORT": str(free_port()),
         "HELPDESK_TRUSTED_PROXIES": '["127.0.0.1"]',

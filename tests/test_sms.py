@@ -29,11 +29,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from channels.sms_store import SqliteSmsStore
+from channels.sms_store import SqlSmsStore
 from channels.sms_text import plain, split
 from channels.twilio import segments, signature
-from escalation import SqliteAgents, SqliteConversationStore, SqliteDatabase, State
+from escalation import SqlAgents, SqlConversationStore, State
 from tests.clients import Customer
+from tests.databases import database_env, open_database_at
 from tests.servers import BIN, free_port, start_api, stop, wait_until_up
 
 ROOT = Path(__file__).parents[1]
@@ -126,9 +127,9 @@ class Rig:
     log: Path
 
     def __post_init__(self) -> None:
-        database = SqliteDatabase(self.db)
-        self.store = SqliteConversationStore(database)
-        self.sms = SqliteSmsStore(database)
+        database = open_database_at(self.db)
+        self.store = SqlConversationStore(database)
+        self.sms = SqlSmsStore(database)
         self.database = database
 
     # -- the customer's phone, through the stand-in ----------------------------------------
@@ -217,7 +218,7 @@ class Rig:
 def _start(folder: Path, agents: dict[str, int], **settings: str) -> Iterator[Rig]:
     """The stand-in and the API pointing at each other; ``agents``: username -> capacity."""
     db = folder / "helpdesk.db"
-    people = SqliteAgents(SqliteDatabase(db))
+    people = SqlAgents(open_database_at(db))
     for username, capacity in agents.items():
         people.add(username, PASSWORD, display_name=username.title(), capacity=capacity)
     api_port, standin_port = free_port(), free_port()
@@ -233,7 +234,7 @@ def _start(folder: Path, agents: dict[str, int], **settings: str) -> Iterator[Ri
     try:
         wait_until_up(f"{standin}/_standin/messages", twilio, timeout=30)
         env = os.environ | {
-            "HELPDESK_DB": str(db),
+            **database_env(db),
             "HELPDESK_COOKIE_SECURE": "false",  # plain http on loopback in tests
             "HELPDESK_RASA_PORT": str(free_port()),  # nothing listens: the bot is "unavailable"
             "HELPDESK_TWILIO_ACCOUNT_SID": ACCOUNT_SID,

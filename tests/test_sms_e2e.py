@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from channels.twilio import segments
-from escalation import SqliteAgents, SqliteDatabase
+from escalation import SqlAgents
+from tests.databases import open_database_at
 from tests.servers import BIN, Service
 
 PHONE = "+79990001122"
@@ -24,7 +25,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sms-e2e")
-    SqliteAgents(SqliteDatabase(folder / "helpdesk.db")).add(
+    SqlAgents(open_database_at(folder / "helpdesk.db")).add(
         "anna", PASSWORD, display_name="Анна", capacity=5, languages=["ru", "en"]
     )
     running = Service(folder, HELPDESK_AUTO_ASSIGN="false", HELPDESK_COOKIE_SECURE="false").start()

@@ -1,15 +1,22 @@
-"""The SMS store's status rules on a real SQLite file: statuses only move forward, and a
-callback that overtakes the answer to its send is applied once the send is recorded."""
+"""The SMS store's status rules, on a real SQLite file and a real PostgreSQL database:
+statuses only move forward, and a callback that overtakes the answer to its send is applied
+once the send is recorded."""
 
-from channels.sms_store import SqliteSmsStore
-from escalation import SqliteDatabase
+import pytest
+
+from channels.sms_store import SqlSmsStore
+from tests.databases import open_database_at
+
+# The contract of the stores: every test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 
 PHONE = "+79990000001"
 SID = "SM" + "a" * 32
 
 
-def sent_text(tmp_path) -> tuple[SqliteSmsStore, int]:
-    sms = SqliteSmsStore(SqliteDatabase(tmp_path / "helpdesk.db"))
+def sent_text(tmp_path) -> tuple[SqlSmsStore, int]:
+    sms = SqlSmsStore(open_database_at(tmp_path / "helpdesk.db"))
     sms.add(PHONE, ["Здравствуйте"])
     [taken] = sms.take_due(lease_s=60)
     return sms, taken.id

@@ -18,8 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from websockets.sync.client import connect
 
-from escalation import SqliteAgents, SqliteConversationStore, SqliteDatabase, State
+from escalation import SqlAgents, SqlConversationStore, State
 from tests.clients import Customer
+from tests.databases import open_database_at
 from tests.servers import Service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,7 +39,7 @@ HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("widget")
-    SqliteAgents(SqliteDatabase(folder / "helpdesk.db")).add(
+    SqlAgents(open_database_at(folder / "helpdesk.db")).add(
         "anna", PASSWORD, display_name="Анна", capacity=5, languages=["ru", "en"]
     )
     running = Service(
@@ -225,7 +226,7 @@ def test_a_customer_is_answered_handed_to_a_person_keeps_everything_and_rates_th
     assert session_of(page)["id"] == conversation
 
     # Offline: typed and sent, kept, then delivered once and in order when the network is back.
-    store = SqliteConversationStore(SqliteDatabase(service.db))
+    store = SqlConversationStore(open_database_at(service.db))
     offline = ["Номер заказа VS-123456", "Заказывал в понедельник, доставка была на вчера"]
     page.context.set_offline(True)
     for text in offline:
@@ -348,7 +349,7 @@ def test_a_waiting_customer_may_leave_the_queue_and_is_not_asked_to_rate(service
     expect(page.get_by_test_id("left")).to_contain_text("Вы вышли из очереди")
     expect(page.get_by_test_id("queue-status")).to_be_hidden()
     expect(page.get_by_test_id("subtitle")).to_have_text("Разговор завершён")
-    store = SqliteConversationStore(SqliteDatabase(service.db))
+    store = SqlConversationStore(open_database_at(service.db))
     assert store.get(session_of(page)["id"]).state == State.RESOLVED
     page.reload()
     expect(said(page, "позовите оператора")).to_have_count(1)
@@ -385,7 +386,7 @@ def test_a_waiting_customer_moves_the_chat_to_sms_and_it_goes_on_in_one_thread(s
     inbound = {"from": phone, "body": "пишу уже по SMS"}
     assert httpx.post(f"{service.standin_url}/_standin/inbound", json=inbound).status_code == 200
     expect(said(page, "пишу уже по SMS")).to_have_count(1)  # the customer's text, shown here
-    store = SqliteConversationStore(SqliteDatabase(service.db))
+    store = SqlConversationStore(open_database_at(service.db))
     conversation = store.get(session_of(page)["id"])
     assert conversation.route == "sms"
     assert store.customer(conversation.customer_id)["phone"] == phone
