@@ -22,9 +22,9 @@ from escalation import (
     Presence,
     Sender,
     State,
+    now,
 )
 from escalation.live import QUEUE_TOPIC, FellBehind, Listener, staff_topic
-from escalation.sqlite import now
 
 router = APIRouter(prefix="/api/agent", tags=["agents: console"])
 SUMMARY_CHARS = 140

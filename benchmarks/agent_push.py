@@ -39,8 +39,7 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from escalation import Role, SqlAgents, SqlConversationStore, SqliteDatabase, State
-from escalation.sqlite import now
+from escalation import Role, SqlAgents, SqlConversationStore, SqliteDatabase, State, now
 from tests.servers import free_port, start_api, stop
 
 USERNAME, PASSWORD = "bench", "bench-password-1"

@@ -15,8 +15,7 @@ from datetime import timedelta
 
 from channels.sms import SmsChannel
 from channels.sms_text import mask_phone, normalise_phone
-from escalation import Desk
-from escalation.sqlite import now
+from escalation import Desk, now
 
 RESEND_AFTER_S = 30
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 from channels.sms import SMS, SmsChannel
 from channels.sms_store import Delivery
 from channels.twilio import TwilioClient, TwilioError
-from escalation.sqlite import now
+from escalation import now
 
 log = logging.getLogger(__name__)
 

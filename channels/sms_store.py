@@ -11,8 +11,8 @@ from typing import Any
 
 from channels.schema import migrations
 from channels.twilio import ERROR_TEXTS, segments
+from escalation import now
 from escalation.database import Connection, Database
-from escalation.sqlite import now
 
 # How far along a text is. A status callback only ever moves a text forward, so a late "sent"
 # after "delivered" (Twilio does not promise order) changes nothing, and repeats are harmless.

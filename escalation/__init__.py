@@ -1,8 +1,8 @@
 """Conversations, the handoff from the bot, the human agent queue and the agents who work it.
 
 Public surface: ``Desk`` (the queue and agents at work), the stores and their interfaces,
-and the records they return. A PostgreSQL implementation will sit beside the SQLite one behind
-the same interfaces.
+the records they return, and ``open_database`` (``escalation.database``): the SQLite file by
+default, PostgreSQL when ``HELPDESK_DATABASE_URL`` names one; the stores run on either.
 """
 
 from escalation.agents import SqlAgents, UsernameTaken
@@ -24,6 +24,7 @@ from escalation.models import (
     Role,
     Sender,
     State,
+    now,
 )
 from escalation.sqlite import SqliteDatabase
 from escalation.store import ConversationStore, SqlConversationStore
@@ -52,4 +53,5 @@ __all__ = [
     "SqliteDatabase",
     "State",
     "UsernameTaken",
+    "now",
 ]

@@ -15,8 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from escalation.database import Database
-from escalation.models import Agent, NotFound, Presence, Role, State
-from escalation.sqlite import now
+from escalation.models import Agent, NotFound, Presence, Role, State, now
 
 AGENT_COLUMNS = (
     "id, username, display_name, role, presence, capacity, languages, tags, team, disabled, "

@@ -5,8 +5,7 @@ import secrets
 from typing import Any
 
 from escalation.database import Database
-from escalation.models import NotFound
-from escalation.sqlite import now
+from escalation.models import NotFound, now
 
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 

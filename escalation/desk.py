@@ -22,6 +22,7 @@ from escalation.models import (
     Role,
     Sender,
     State,
+    now,
 )
 from escalation.queue import (
     HANDLING_SAMPLE,
@@ -31,7 +32,6 @@ from escalation.queue import (
     priority,
     worth_texting,
 )
-from escalation.sqlite import now
 from escalation.store import ConversationStore
 from escalation.texts import text, wait_text
 from helpdesk.settings import Settings

@@ -1,9 +1,14 @@
 """The records of a conversation and the rules for how its state may change."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+
+def now() -> datetime:
+    """The time every record is stamped with, on either engine: aware, in UTC."""
+    return datetime.now(UTC)
 
 
 class State(StrEnum):

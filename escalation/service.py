@@ -17,8 +17,7 @@ from datetime import timedelta
 from escalation.bot import BotUnavailable, RasaClient
 from escalation.desk import Desk
 from escalation.live import LiveEvents
-from escalation.models import Conversation, Message, Sender, State
-from escalation.sqlite import now
+from escalation.models import Conversation, Message, Sender, State, now
 from escalation.store import ConversationStore
 from knowledge import detect_language
 

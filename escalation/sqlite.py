@@ -9,7 +9,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -21,10 +20,6 @@ from escalation.schema import migrations
 # Reports read up to this much of the file mapped into memory rather than copied into a
 # connection's cache (docs/benchmarks.md, "KPI queries").
 MMAP_BYTES = 2**31
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Connection(sqlite3.Connection):

@@ -25,8 +25,8 @@ from escalation.models import (
     Priority,
     Sender,
     State,
+    now,
 )
-from escalation.sqlite import now
 
 CONVERSATION_COLUMNS = (
     "id, customer_id, channel, locale, state, created_at, updated_at, metadata, language, "

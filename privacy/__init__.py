@@ -3,12 +3,12 @@ forgetting everyone's old conversations (retention). What is personal here and w
 docs/privacy.md.
 
 Public surface: ``Privacy`` (built with ``Privacy.open``), who asks (``Actor``), its refusals,
-and the export's format version.
+the export's format version, and the bot's trackers (``bot_trackers``).
 """
 
 from privacy.export import EXPORT_VERSION
 from privacy.service import SCHEDULE, ActiveConversations, Actor, Privacy, RetentionOff
-from privacy.trackers import BotTrackers
+from privacy.trackers import BotTrackers, RasaApiTrackers, bot_trackers
 
 __all__ = [
     "EXPORT_VERSION",
@@ -17,5 +17,7 @@ __all__ = [
     "Actor",
     "BotTrackers",
     "Privacy",
+    "RasaApiTrackers",
     "RetentionOff",
+    "bot_trackers",
 ]

@@ -22,7 +22,7 @@ from privacy.export import export
 from privacy.records import Footprint, find, footprint, id_set, ids, rows
 from privacy.removal import delete_conversations, delete_customers, forget_phones
 from privacy.retention import BATCH, next_batch, old_texts, preview
-from privacy.trackers import BotTrackers
+from privacy.trackers import BotTrackers, bot_trackers
 
 
 class ActiveConversations(Exception):
@@ -67,7 +67,7 @@ class Privacy:
 
     @classmethod
     def open(cls, database: Database, settings: Settings) -> "Privacy":
-        return cls(database, settings, BotTrackers.of(settings))
+        return cls(database, settings, bot_trackers(settings))
 
     # -- one customer ------------------------------------------------------------------------
     def find(self, text: str, actor: Actor) -> dict[str, Any]:

@@ -11,6 +11,7 @@ the conversation, so one that answers is enough.
 """
 
 import logging
+from typing import Protocol
 
 import httpx
 import redis
@@ -21,25 +22,31 @@ from helpdesk.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class BotTrackers:
+class BotTrackers(Protocol):
+    def forget(self, conversations: list[str]) -> dict[str, int | bool]:
+        """Empty the conversations' trackers: ``{"forgotten": n, "unreachable": bool}``.
+
+        The caller records the result where it can be seen (the audit log)."""
+
+
+def bot_trackers(settings: Settings) -> BotTrackers:
+    """The trackers of this deployment's Rasa servers: in Redis if they keep them there."""
+    if settings.redis_url:
+        return RedisTrackers(settings)
+    return RasaApiTrackers(settings.rasa_servers, settings.rasa_token)
+
+
+class RasaApiTrackers:
+    """Trackers in the Rasa servers' memory, emptied through their HTTP API."""
+
     def __init__(self, servers: list[str], token: str | None = None, timeout: float = 10.0):
         self.servers = [server.rstrip("/") for server in servers]
         self.params = {"token": token} if token else {}  # rasa run --auth-token
         self.timeout = timeout
 
-    @classmethod
-    def of(cls, settings: Settings) -> "BotTrackers":
-        """The trackers of this deployment's Rasa servers: in Redis if they keep them there."""
-        if settings.redis_url:
-            return RedisBotTrackers(settings)
-        return cls(settings.rasa_servers, settings.rasa_token)
-
     def forget(self, conversations: list[str]) -> dict[str, int | bool]:
-        """Empty the conversations' trackers: ``{"forgotten": n, "unreachable": bool}``.
-
-        If no server answers, the rest are not tried: a server that is down has lost an
-        in-memory store with it, and one that does not answer would make each try wait. The
-        caller records the result where it can be seen (the audit log)."""
+        """If no server answers, the rest are not tried: a server that is down has lost an
+        in-memory store with it, and one that does not answer would make each try wait."""
         if not conversations:
             return {"forgotten": 0, "unreachable": False}
         forgotten = 0
@@ -64,13 +71,14 @@ class BotTrackers:
         return False
 
 
-class RedisBotTrackers(BotTrackers):
+class RedisTrackers:
+    """Trackers in Redis, deleted by key (the HTTP API cannot empty them there)."""
+
     def __init__(self, settings: Settings, timeout: float = 10.0):
         self.settings = settings
         self.timeout = timeout
 
     def forget(self, conversations: list[str]) -> dict[str, int | bool]:
-        """Delete the conversations' trackers from Redis (see the module's docstring)."""
         if not conversations:
             return {"forgotten": 0, "unreachable": False}
         keys = [tracker_key(self.settings, conversation) for conversation in conversations]

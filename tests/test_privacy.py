@@ -29,7 +29,14 @@ from escalation import (
 from escalation.database import Database
 from helpdesk import cli
 from helpdesk.settings import Settings
-from privacy import EXPORT_VERSION, ActiveConversations, Actor, BotTrackers, Privacy, RetentionOff
+from privacy import (
+    EXPORT_VERSION,
+    ActiveConversations,
+    Actor,
+    Privacy,
+    RasaApiTrackers,
+    RetentionOff,
+)
 from tests.clients import Customer
 from tests.databases import database_env, open_database_at, stored_bytes
 from tests.servers import Service, free_port
@@ -76,7 +83,7 @@ class HelpDesk:
         self.anna = self.agents.add("anna", PASSWORD, display_name="Anna")
         self.bob = self.agents.add("bob", PASSWORD, display_name="Bob")
         self.privacy = Privacy(
-            self.database, settings, BotTrackers([f"http://127.0.0.1:{free_port()}"])
+            self.database, settings, RasaApiTrackers([f"http://127.0.0.1:{free_port()}"])
         )
 
     def web_case(self, words: str, agent: Agent, reply: str, comment: str, note: str | None = None):

@@ -21,7 +21,7 @@ from escalation import RedisLiveEvents, SqlAgents
 from escalation.live import FellBehind
 from helpdesk.settings import Settings
 from helpdesk.supervisor import BOT, MODEL, RASA
-from privacy import BotTrackers
+from privacy import bot_trackers
 from tests.clients import PASSWORD, Console, Customer
 from tests.databases import database_env, open_database_at
 from tests.servers import BIN, Service, free_port, start_api, stop, wait_until_up
@@ -350,7 +350,7 @@ def test_erasure_empties_the_trackers_that_rasa_keeps_in_redis(service, second_r
     customer.say("where is my order kiwi-3f1d?")
     assert "kiwi-3f1d" in service.tracker(customer.id).text
     settings = Settings(redis_url=SHARED_REDIS, redis_prefix=service.env["HELPDESK_REDIS_PREFIX"])
-    assert BotTrackers.of(settings).forget([customer.id]) == {
+    assert bot_trackers(settings).forget([customer.id]) == {
         "forgotten": 1, "unreachable": False
     }  # fmt: skip
     seen = []
