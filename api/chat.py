@@ -20,7 +20,13 @@ from fastapi import (
 from pydantic import BaseModel, Field
 
 from api.problems import SQLITE_INTEGER_MAX
-from api.rate_limits import per_client, rate_limits
+from api.rate_limits import (
+    RateLimited,
+    client_address,
+    per_client,
+    rate_limits,
+    too_many_requests,
+)
 from channels.sms_text import mask_phone
 from escalation import Conversation, ConversationStore, Desk, NotFound, Sender, State
 from escalation.live import FellBehind, customer_topic
@@ -170,6 +176,11 @@ async def stream(websocket: WebSocket, conversation_id: str, token: str = "") ->
     """Live events: ``message``, ``typing``, ``state`` and ``queue``. After (re)connecting, read
     the history with ``?after=<last seq>`` to catch up on anything sent meanwhile. The page sends
     ``{"type": "typing", "typing": true|false}`` while the customer types."""
+    try:
+        await rate_limits(websocket).hit("streams", client_address(websocket))
+    except RateLimited as error:  # a 429 to the handshake; the widget backs off and tries again
+        await websocket.send_denial_response(too_many_requests(error))
+        return
     store: ConversationStore = websocket.app.state.conversations
     if not store.token_matches(conversation_id, token):
         await websocket.close(code=1008, reason="this token does not open this conversation")

@@ -17,6 +17,7 @@ from typing import Any
 
 import limits
 from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
 from fastapi.responses import JSONResponse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
@@ -80,7 +81,7 @@ class RateLimits:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
 
-def client_address(request: Request) -> str:
+def client_address(request: HTTPConnection) -> str:
     """Who is asking: the peer's address, or the client a trusted proxy names (``create_app``
     applies ``trusted_proxies``). An IPv6 client owns a whole /64, so that is what counts."""
     host = request.client.host if request.client else "unknown"
@@ -93,7 +94,7 @@ def client_address(request: Request) -> str:
     return str(address)
 
 
-def rate_limits(request: Request) -> RateLimits:
+def rate_limits(request: HTTPConnection) -> RateLimits:
     return request.app.state.rate_limits
 
 
@@ -109,6 +110,10 @@ def per_client(kind: str) -> Any:
 
 
 async def answer_rate_limited(request: Request, error: RateLimited) -> JSONResponse:
+    return too_many_requests(error)
+
+
+def too_many_requests(error: RateLimited) -> JSONResponse:
     """429 with ``Retry-After`` (the widget waits that long before sending again)."""
     return JSONResponse(
         {"detail": str(error), "retry_after": error.retry_after},

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What has a budget of its own: ``rate_limit_<kind>`` holds it (api/rate_limits.py).
 RATE_LIMITED = (
-    "conversations", "messages", "messages_ip", "reads", "kb", "feedback", "login",
+    "conversations", "messages", "messages_ip", "reads", "streams", "kb", "feedback", "login",
     "login_failures", "webhooks",
 )  # fmt: skip
 
@@ -210,6 +210,11 @@ class Settings(BaseSettings):
         "300/minute",
         description="reads of a conversation and its messages per address: the widget reads "
         "after each reconnection, and an office shares one address",
+    )
+    rate_limit_streams: str = Field(
+        "60/minute",
+        description="live-event connections (the chat's WebSocket) opened per address: an open "
+        "one costs nothing more, and the widget reconnects with a back-off",
     )
     rate_limit_kb: str = Field(
         "300/minute",

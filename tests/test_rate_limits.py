@@ -17,6 +17,8 @@ import limits
 import pytest
 import redis
 from playwright.sync_api import expect, sync_playwright
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from escalation import SqlAgents
 from tests.databases import database_env, open_database_at
@@ -31,6 +33,7 @@ BUDGETS = {
     "HELPDESK_RATE_LIMIT_MESSAGES": "2/2seconds",
     "HELPDESK_RATE_LIMIT_MESSAGES_IP": "4/2seconds",
     "HELPDESK_RATE_LIMIT_READS": "3/2seconds",
+    "HELPDESK_RATE_LIMIT_STREAMS": "2/2seconds",
     "HELPDESK_RATE_LIMIT_KB": "3/2seconds",
     "HELPDESK_RATE_LIMIT_FEEDBACK": "2/2seconds",
     # a password check takes a good part of a second on a busy test machine
@@ -159,6 +162,33 @@ def test_reads_of_conversations_and_messages_share_a_budget_per_address(url):
     assert other.get(f"/api/conversations/{chat['id']}", headers=headers).status_code == 200
     after(retry_after)
     assert http.get(f"/api/conversations/{chat['id']}/messages", headers=headers).is_success
+
+
+def refused_handshake(stream: str, address: str, budget: str) -> int:
+    """Assert the WebSocket handshake is answered as ``refused`` expects; its Retry-After."""
+    with pytest.raises(InvalidStatus) as denial:
+        connect(stream, additional_headers={"X-Forwarded-For": address})
+    answer = denial.value.response
+    return refused(httpx.Response(answer.status_code, headers=list(answer.headers.raw_items()),
+                                  content=bytes(answer.body)), budget)  # fmt: skip
+
+
+def test_chat_connections_per_address_counted_before_the_token_check(url):
+    chat = conversation(client(url, "203.0.113.27"))
+    stream = f"{url.replace('http://', 'ws://')}/api/conversations/{chat['id']}/stream"
+    opened = f"{stream}?token={chat['Authorization'].removeprefix('Bearer ')}"
+    address = {"X-Forwarded-For": "203.0.113.28"}
+    with pytest.raises(InvalidStatus) as wrong:
+        connect(f"{stream}?token=not-the-token", additional_headers=address)
+    assert wrong.value.response.status_code == 403
+    with connect(opened, additional_headers=address) as live:
+        live.send('{"type": "typing", "typing": true}')  # an open one costs nothing more
+        retry_after = refused_handshake(opened, "203.0.113.28", "2 per 2 second")
+        with connect(opened, additional_headers={"X-Forwarded-For": "203.0.113.29"}):
+            pass  # another address has a budget of its own
+        after(retry_after)
+        with connect(opened, additional_headers=address):
+            pass
 
 
 def test_knowledge_base_searches_and_articles_share_a_budget_per_address(url):
